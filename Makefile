@@ -1,0 +1,40 @@
+# Every target works from a fresh clone: it creates .venv and installs what it needs first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+
+.PHONY: install test lint demo serve bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Azurite (the Storage emulator) for queue tests, installed into the repo from npm.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install lint
+	$(PY) -m pytest
+
+# Plays the seed's scenarios against the local stack (devhost + emulator).
+demo: install
+	$(PY) -m demo
+
+# The app on http://127.0.0.1:7071/api with the emulator behind it, like `func start`.
+serve: install
+	$(PY) -m devhost --app function_app --port 7071
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""Ingress: HTTP, queue and timer triggers. They validate input and start or query orchestrations."""
