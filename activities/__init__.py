@@ -1,0 +1,1 @@
+"""Side effects: model calls, tool calls, the conversation store, deliveries. Each runs at least once."""

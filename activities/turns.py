@@ -1,0 +1,51 @@
+"""Turn bookkeeping in the conversation store: the next message, status changes, the finished turn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from activities.common import backend, log, model_call
+from core import names
+from core.records import CompleteTurn, Turn, TurnOutput, TurnRequest
+from store.tables import open_store
+
+bp = df.Blueprint()
+
+
+@bp.function_name(names.LOAD_TURN)
+@bp.activity_trigger(input_name="payload")
+def load_turn(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The queued message for turn N, or None if it has not arrived yet."""
+    record = open_store().get_turn(payload["conversation_id"], int(payload["turn"]))
+    if record is None:
+        return None
+    return TurnRequest(conversation_id=record.conversation_id, turn=record.turn, status=record.status,
+                       message=record.message, attachments=record.attachments, metadata=record.metadata).to_json()
+
+
+@bp.function_name(names.MARK_TURN)
+@bp.activity_trigger(input_name="payload")
+def mark_turn(payload: dict[str, Any]) -> None:
+    """Set a turn's status (queued → running)."""
+    open_store().set_turn_status(payload["conversation_id"], int(payload["turn"]), payload["status"])
+
+
+@bp.function_name(names.COMPLETE_TURN)
+@bp.activity_trigger(input_name="payload")
+def complete_turn(payload: dict[str, Any]) -> dict[str, Any]:
+    """Collect the final messages, record the files they produced, and store the finished turn."""
+    done = CompleteTurn.from_json(payload)
+    output = TurnOutput()
+    if done.refs:
+        model = backend(done.backend)
+        output = model_call(lambda: model.collect(done.refs), lambda error: TurnOutput())
+    turn = Turn(conversation_id=done.conversation_id, turn=done.turn, status=done.status, messages=output.messages,
+                tool_calls=done.tool_calls, error=done.error, usage=output.usage, backend=done.backend)
+    store = open_store()
+    store.add_files(done.conversation_id, output.files)
+    store.save_turn(turn)
+    log.info("turn %s/%d ended %s with %d messages, %d tool calls", done.conversation_id, done.turn, turn.status,
+             len(turn.messages), len(turn.tool_calls))
+    return {"status": turn.status, "messages": len(turn.messages)}

@@ -1,0 +1,1 @@
+"""Assistants as configuration: TOML files and their data; `catalog` loads them."""

@@ -1,0 +1,1 @@
+"""Durable storage outside the orchestration: the conversation store (Azure Table storage)."""

@@ -1,0 +1,111 @@
+"""The conversations HTTP API (contract: DESIGN.md): start, continue, and read conversations and turns."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from core import limits, routes
+from core.errors import InvalidRequest
+from core.records import FINAL_TURN_STATUSES, Turn
+from triggers.http import handle_errors, json_response, parse_body
+from triggers.schemas import PostMessage, StartConversation
+from triggers.service import ConversationService
+
+bp = df.Blueprint()
+
+
+def _conversation_id(req: func.HttpRequest) -> str:
+    import re
+
+    value = req.route_params.get("conversation_id", "")
+    if not re.match(limits.CONVERSATION_ID_PATTERN, value):
+        raise InvalidRequest(f"conversation id {value[:120]!r} is malformed", field="conversation_id")
+    return value
+
+
+def _turn_number(req: func.HttpRequest) -> int:
+    value = req.route_params.get("turn", "")
+    if not value.isdigit() or not 0 < int(value) < 10**9:
+        raise InvalidRequest(f"turn {value[:20]!r} must be a positive integer", field="turn")
+    return int(value)
+
+
+def _idempotency_key(req: func.HttpRequest) -> str | None:
+    key = req.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 200 and key.isprintable()):
+        raise InvalidRequest("Idempotency-Key must be 1-200 printable characters", field="Idempotency-Key")
+    return key
+
+
+def turn_response(turn: Turn) -> func.HttpResponse:
+    """200 with a final turn; 202 + Location + Retry-After while it is queued or running."""
+    if turn.status in FINAL_TURN_STATUSES:
+        return json_response(turn)
+    headers = {"Location": routes.turn_url(turn.conversation_id, turn.turn),
+               "Retry-After": str(limits.RETRY_AFTER_SECONDS)}
+    return json_response(turn, status=202, headers=headers)
+
+
+@bp.route(route="conversations", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def start_conversation(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Start a conversation with its first message."""
+    body = parse_body(req, StartConversation)
+    service = ConversationService(client)
+    conversation_id, turn = await service.start(
+        body.message, assistant=body.assistant, conversation_id=body.conversation_id, attachments=body.attachments,
+        metadata=body.metadata, callback_url=body.callback_url, dedupe_key=_idempotency_key(req))
+    return turn_response(await service.wait_for_turn(conversation_id, turn, body.wait))
+
+
+@bp.route(route="conversations/{conversation_id}/messages", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def post_message(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Send the next message; turns of one conversation run one at a time, in order."""
+    conversation_id = _conversation_id(req)
+    body = parse_body(req, PostMessage)
+    service = ConversationService(client)
+    turn = await service.post(conversation_id, body.message, attachments=body.attachments,
+                              callback_url=body.callback_url, dedupe_key=_idempotency_key(req))
+    return turn_response(await service.wait_for_turn(conversation_id, turn, body.wait))
+
+
+@bp.route(route="conversations/{conversation_id}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def get_conversation(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The conversation and its turns' statuses."""
+    return json_response(await ConversationService(client).view(_conversation_id(req)))
+
+
+@bp.route(route="conversations/{conversation_id}/turns/{turn}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def get_turn(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """One turn: 202 while queued or running (the Logic Apps async pattern), 200 when final."""
+    return turn_response(await ConversationService(client).turn(_conversation_id(req), _turn_number(req)))
+
+
+@bp.route(route="conversations/{conversation_id}/messages", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def get_messages(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The whole transcript, oldest first."""
+    return json_response(await ConversationService(client).transcript(_conversation_id(req)))
+
+
+@bp.route(route="files/{file_id}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def get_file(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The bytes of a file produced in a conversation (image/png for charts)."""
+    import re
+
+    file_id = req.route_params.get("file_id", "")
+    if not re.match(limits.FILE_ID_PATTERN, file_id):
+        raise InvalidRequest(f"file id {file_id[:120]!r} is malformed", field="file_id")
+    data, content_type = await ConversationService(client).file(file_id)
+    return func.HttpResponse(data, status_code=200, mimetype=content_type)

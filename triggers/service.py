@@ -1,0 +1,181 @@
+"""What the HTTP and queue triggers do with a valid request: store the message, start or wake the orchestration."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from assistants.catalog import load_assistant
+from backends.factory import get_backend
+from core import names
+from core.errors import NotFound
+from core.records import FINAL_TURN_STATUSES, Attachment, ConversationState, Message, TextContent, Turn, TurnConfig
+from core.settings import Settings, load_settings
+from store.records import ConversationRecord, TurnRecord
+from store.tables import ConversationStore, open_store
+from triggers.schemas import AttachmentIn, ConversationView, Transcript, TurnSummary
+
+RUNNING = (df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending)
+WAIT_POLL_SECONDS = 0.25
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def turn_config(settings: Settings) -> TurnConfig:
+    """The limits a conversation's turns run under, from settings."""
+    return TurnConfig(poll_min_seconds=settings.poll_min_seconds, poll_max_seconds=settings.poll_max_seconds,
+                      turn_timeout_seconds=settings.turn_timeout_seconds)
+
+
+class ConversationService:
+    """Conversations as the API sees them: the store is the truth, the orchestration does the work."""
+
+    def __init__(self, client: df.DurableOrchestrationClient, settings: Settings | None = None,
+                 store: ConversationStore | None = None) -> None:
+        self.client = client
+        self.settings = settings or load_settings()
+        self.store = store or open_store()
+
+    async def _io(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        # The storage and model SDKs are synchronous: keep them off the event loop.
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    async def start(self, message: str, *, assistant: str | None, conversation_id: str | None,
+                    attachments: list[AttachmentIn], metadata: dict[str, str], callback_url: str | None = None,
+                    correlation_id: str | None = None, reply_queue: str | None = None,
+                    dedupe_key: str | None = None) -> tuple[str, int]:
+        """Create a conversation with its first message and start its orchestration; (id, turn)."""
+        name = assistant or self.settings.default_assistant
+        load_assistant(name)  # unknown assistant → 400 before anything is created
+        conversation_id = conversation_id or uuid.uuid4().hex
+        record = ConversationRecord(conversation_id=conversation_id, assistant=name, backend=self.settings.backend,
+                                    created_at=_now(), updated_at=_now(), metadata=metadata)
+        await self._io(self.store.create_conversation, record)
+        uploaded = await self._upload(conversation_id, record.backend, attachments)
+        turn, _ = await self._io(self.store.add_message, self._turn_record(
+            conversation_id, message, uploaded, metadata, callback_url, correlation_id, reply_queue), dedupe_key)
+        await self._run(record, cursor=0)
+        return conversation_id, turn
+
+    async def post(self, conversation_id: str, message: str, *, attachments: list[AttachmentIn],
+                   callback_url: str | None = None, correlation_id: str | None = None,
+                   reply_queue: str | None = None, metadata: dict[str, str] | None = None,
+                   dedupe_key: str | None = None) -> int:
+        """Queue the next message of a conversation and wake its orchestration; the turn number."""
+        record = await self.conversation_record(conversation_id)
+        uploaded = await self._upload(conversation_id, record.backend, attachments)
+        turn, created = await self._io(self.store.add_message, self._turn_record(
+            conversation_id, message, uploaded, metadata or {}, callback_url, correlation_id, reply_queue),
+            dedupe_key)
+        if created:
+            await self._wake(record)
+        return int(turn)
+
+    def _turn_record(self, conversation_id: str, message: str, attachments: list[Attachment],
+                     metadata: dict[str, str], callback_url: str | None, correlation_id: str | None,
+                     reply_queue: str | None) -> TurnRecord:
+        return TurnRecord(conversation_id=conversation_id, message=message, attachments=attachments,
+                          metadata=metadata, callback_url=callback_url, correlation_id=correlation_id,
+                          reply_queue=reply_queue, created_at=_now())
+
+    async def _upload(self, conversation_id: str, backend: str, attachments: list[AttachmentIn]) -> list[Attachment]:
+        if not attachments:
+            return []
+        model = get_backend(self.settings, backend)  # type: ignore[arg-type]
+        uploaded = []
+        for a in attachments:
+            ref = await self._io(model.upload, a.filename, a.data())
+            uploaded.append(Attachment(file_id=ref.file_id, filename=a.filename, tools=a.tools))
+            await self._io(self.store.add_files, conversation_id, [ref])
+        return uploaded
+
+    async def _wake(self, record: ConversationRecord) -> None:
+        status = await self.client.get_status(record.conversation_id)
+        if status is not None and status.runtime_status in RUNNING:
+            await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
+            return
+        # Not running (never started, or it failed): start again from the first unfinished turn.
+        turns = await self._io(self.store.list_turns, record.conversation_id)
+        cursor = 0
+        for t in turns:
+            if t.status not in FINAL_TURN_STATUSES:
+                break
+            cursor = t.turn
+        await self._run(record, cursor)
+
+    async def _run(self, record: ConversationRecord, cursor: int) -> None:
+        state = ConversationState(conversation_id=record.conversation_id, assistant=record.assistant,
+                                  backend=record.backend, backend_conversation=record.backend_conversation,
+                                  cursor=cursor, config=turn_config(self.settings))
+        await self.client.start_new(names.CONVERSATION_ORCHESTRATOR, instance_id=record.conversation_id,
+                                    client_input=state.to_json())
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord:
+        """The conversation, or NotFound."""
+        record = await self._io(self.store.get_conversation, conversation_id)
+        if record is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        return record
+
+    async def view(self, conversation_id: str) -> ConversationView:
+        """The conversation with its turns' statuses."""
+        record = await self.conversation_record(conversation_id)
+        turns = await self._io(self.store.list_turns, conversation_id)
+        running = any(t.status not in FINAL_TURN_STATUSES for t in turns)
+        return ConversationView(conversation_id=conversation_id, assistant=record.assistant, backend=record.backend,
+                                status="running" if running else "idle",
+                                turns=[TurnSummary(turn=t.turn, status=t.status) for t in turns])
+
+    async def turn(self, conversation_id: str, turn: int) -> Turn:
+        """One turn: the final result, or its status while queued or running."""
+        row = await self._io(self.store.get_turn, conversation_id, turn)
+        if row is None:
+            await self.conversation_record(conversation_id)
+            raise NotFound(f"conversation {conversation_id} has no turn {turn}")
+        if row.result is not None:
+            return row.result
+        record = await self.conversation_record(conversation_id)
+        return Turn(conversation_id=conversation_id, turn=turn, status=row.status, backend=record.backend)
+
+    async def wait_for_turn(self, conversation_id: str, turn: int, seconds: float) -> Turn:
+        """The turn once final, or as it is after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while True:
+            current = await self.turn(conversation_id, turn)
+            if current.status in FINAL_TURN_STATUSES or time.monotonic() >= deadline:
+                return current
+            await asyncio.sleep(min(WAIT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+    async def transcript(self, conversation_id: str) -> Transcript:
+        """Every user message and every assistant message, oldest first."""
+        await self.conversation_record(conversation_id)
+        messages: list[Message] = []
+        for t in await self._io(self.store.list_turns, conversation_id):
+            created = int(datetime.fromisoformat(t.created_at).timestamp())
+            messages.append(Message(id=f"{conversation_id}-turn-{t.turn}", role="user", created_at=created,
+                                    content=[TextContent(text=t.message)]))
+            if t.result is not None:
+                messages.extend(t.result.messages)
+        return Transcript(conversation_id=conversation_id, messages=messages)
+
+    async def file(self, file_id: str) -> tuple[bytes, str]:
+        """A file produced in (or attached to) a conversation; NotFound for any other id."""
+        found = await self._io(self.store.find_file, file_id)
+        if found is None:
+            raise NotFound(f"file {file_id} does not exist")
+        conversation_id, ref = found
+        record = await self.conversation_record(conversation_id)
+        model = get_backend(self.settings, record.backend)
+        data, content_type = await self._io(model.download, ref)
+        return data, content_type
