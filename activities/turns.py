@@ -22,7 +22,8 @@ def load_turn(payload: dict[str, Any]) -> dict[str, Any] | None:
     if record is None:
         return None
     return TurnRequest(conversation_id=record.conversation_id, turn=record.turn, status=record.status,
-                       message=record.message, attachments=record.attachments, metadata=record.metadata).to_json()
+                       message=record.message, attachments=record.attachments, metadata=record.metadata,
+                       deliver=bool(record.reply_queue or record.callback_url)).to_json()
 
 
 @bp.function_name(names.MARK_TURN)

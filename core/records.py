@@ -249,6 +249,8 @@ class TurnRequest(Record):
     message: str
     attachments: list[Attachment] = Field(default_factory=list)
     metadata: dict[str, str] = Field(default_factory=dict)
+    # True when the finished turn goes somewhere (a reply queue, a callback URL kept in the store).
+    deliver: bool = False
 
 
 class ToolTask(Record):

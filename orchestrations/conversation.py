@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import azure.durable_functions as df
@@ -11,6 +12,7 @@ from core.records import FINAL_TURN_STATUSES, CompleteTurn, ConversationState, T
 from orchestrations.turn import ACTIVITY_RETRY, Flow, TurnRunner
 
 bp = df.Blueprint()
+log = logging.getLogger("durable_assistants")
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=names.CONVERSATION_ORCHESTRATOR)
@@ -35,6 +37,15 @@ def conversation(context: df.DurableOrchestrationContext) -> Flow:
         runner = TurnRunner(context, state, request)
         done: CompleteTurn = yield from runner.run()
         yield context.call_activity_with_retry(names.COMPLETE_TURN, ACTIVITY_RETRY, done.to_json())
+        if request.deliver:
+            try:
+                yield context.call_activity_with_retry(names.DELIVER_TURN, ACTIVITY_RETRY,
+                                                       {"conversation_id": request.conversation_id, "turn": turn})
+            except Exception as exc:
+                # The turn is stored and readable; a receiver that stays down must not stop the conversation.
+                if not context.is_replaying:
+                    log.warning("turn %s/%d could not be delivered: %s", request.conversation_id, turn,
+                                str(exc).split("\n", 1)[0])
         state = state.model_copy(update={"backend_conversation": runner.backend_conversation})
     context.continue_as_new(state.model_copy(update={"cursor": turn}).to_json())
     return None

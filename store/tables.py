@@ -19,20 +19,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.errors import Conflict
 from core.records import FileRef, Record, Turn
+from store.connection import table_service
 from store.records import ConversationRecord, TurnRecord
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
 
 TABLE = "conversations"
-CONNECTION = "AzureWebJobsStorage"
 FILES = "~files"
 LEDGER = "~ledger"
 CONVERSATION_ROW = "conversation"
@@ -162,6 +161,24 @@ class ConversationStore:
                                          parameters={"pk": conversation_id, "lo": "turn-", "hi": "turn."})
         return sorted((TurnRecord.from_json(_record(e)) for e in rows), key=lambda t: t.turn)
 
+    def cancel_if_queued(self, conversation_id: str, turn: int, result: Turn) -> bool:
+        """Cancel a turn that has not started (atomically: False if it started meanwhile)."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError
+        from azure.data.tables import UpdateMode
+
+        entity = self._get(conversation_id, turn_row(turn))
+        if entity is None or entity.get("status") != "queued":
+            return False
+        fields = {"PartitionKey": conversation_id, "RowKey": turn_row(turn), "status": result.status,
+                  "updated_at": _now().isoformat(), "result": result.model_dump_json()}
+        try:
+            self.table.update_entity(_split(fields), mode=UpdateMode.MERGE, etag=entity.metadata["etag"],
+                                     match_condition=MatchConditions.IfNotModified)
+        except ResourceModifiedError:
+            return False
+        return True
+
     def set_turn_status(self, conversation_id: str, turn: int, status: str) -> None:
         """Move a turn to `status` (e.g. running) without touching its result."""
         self._merge(conversation_id, turn_row(turn), {"status": status, "updated_at": _now().isoformat()})
@@ -284,40 +301,18 @@ def _record(entity: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-_tables: dict[str, TableClient] = {}
-_lock = threading.Lock()
-
-
 def open_store(environ: Mapping[str, str] | None = None) -> ConversationStore:
     """The store on the app's storage account (AzureWebJobsStorage: a connection string or identity)."""
-    env = os.environ if environ is None else environ
-    key = "|".join(f"{k}={v}" for k, v in sorted(env.items()) if k.startswith(CONNECTION))
-    with _lock:
-        if key not in _tables:
-            _tables[key] = _table_client(env)
-        return ConversationStore(_tables[key])
-
-
-def _table_client(env: Mapping[str, str]) -> TableClient:
     from azure.core.exceptions import ResourceExistsError
-    from azure.data.tables import TableServiceClient
 
-    conn = env.get(CONNECTION, "").strip()
-    if conn:
-        service = TableServiceClient.from_connection_string(conn)
-    else:
-        # Identity-based connection, as the Functions host reads it (AzureWebJobsStorage__*).
-        from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+    env = os.environ if environ is None else environ
+    service = table_service(env)
+    key = id(service)
+    if key not in _ready:
+        with contextlib.suppress(ResourceExistsError):
+            service.create_table(TABLE)
+        _ready.add(key)
+    return ConversationStore(service.get_table_client(TABLE))
 
-        uri = env.get(f"{CONNECTION}__tableServiceUri") or (
-            f"https://{env[f'{CONNECTION}__accountName']}.table.core.windows.net"
-            if env.get(f"{CONNECTION}__accountName") else None)
-        if not uri:
-            raise RuntimeError(f"setting {CONNECTION} (or {CONNECTION}__tableServiceUri) is required for the "
-                               "conversation store")
-        client_id = env.get(f"{CONNECTION}__clientId")
-        credential = ManagedIdentityCredential(client_id=client_id) if client_id else DefaultAzureCredential()
-        service = TableServiceClient(endpoint=uri, credential=credential)
-    with contextlib.suppress(ResourceExistsError):
-        service.create_table(TABLE)
-    return service.get_table_client(TABLE)
+
+_ready: set[int] = set()

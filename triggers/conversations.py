@@ -109,3 +109,24 @@ async def get_file(req: func.HttpRequest, client: df.DurableOrchestrationClient)
         raise InvalidRequest(f"file id {file_id[:120]!r} is malformed", field="file_id")
     data, content_type = await ConversationService(client).file(file_id)
     return func.HttpResponse(data, status_code=200, mimetype=content_type)
+
+
+@bp.route(route="conversations/{conversation_id}/cancel", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def cancel_conversation(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Cancel the running turn (its run is cancelled at the service); 409 when the conversation is idle."""
+    conversation_id = _conversation_id(req)
+    turn = await ConversationService(client).cancel(conversation_id)
+    headers = {"Location": routes.turn_url(conversation_id, turn), "Retry-After": str(limits.RETRY_AFTER_SECONDS)}
+    return json_response({"conversation_id": conversation_id, "turn": turn, "status": "cancelling"}, status=202,
+                         headers=headers)
+
+
+@bp.route(route="conversations/{conversation_id}", methods=["DELETE"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def delete_conversation(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Delete the conversation: backend thread/conversation, files it uploaded, durable history."""
+    await ConversationService(client).delete(_conversation_id(req))
+    return func.HttpResponse(status_code=204)

@@ -13,7 +13,7 @@ import azure.durable_functions as df
 from assistants.catalog import load_assistant
 from backends.factory import get_backend
 from core import names
-from core.errors import NotFound
+from core.errors import Conflict, InvalidRequest, NotFound
 from core.records import FINAL_TURN_STATUSES, Attachment, ConversationState, Message, TextContent, Turn, TurnConfig
 from core.settings import Settings, load_settings
 from store.records import ConversationRecord, TurnRecord
@@ -22,6 +22,7 @@ from triggers.schemas import AttachmentIn, ConversationView, Transcript, TurnSum
 
 RUNNING = (df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending)
 WAIT_POLL_SECONDS = 0.25
+STOP_TIMEOUT_SECONDS = 20.0
 
 
 def _now() -> str:
@@ -56,6 +57,7 @@ class ConversationService:
         """Create a conversation with its first message and start its orchestration; (id, turn)."""
         name = assistant or self.settings.default_assistant
         load_assistant(name)  # unknown assistant → 400 before anything is created
+        self.check_callback(callback_url)
         conversation_id = conversation_id or uuid.uuid4().hex
         record = ConversationRecord(conversation_id=conversation_id, assistant=name, backend=self.settings.backend,
                                     created_at=_now(), updated_at=_now(), metadata=metadata)
@@ -71,6 +73,7 @@ class ConversationService:
                    reply_queue: str | None = None, metadata: dict[str, str] | None = None,
                    dedupe_key: str | None = None) -> int:
         """Queue the next message of a conversation and wake its orchestration; the turn number."""
+        self.check_callback(callback_url)
         record = await self.conversation_record(conversation_id)
         uploaded = await self._upload(conversation_id, record.backend, attachments)
         turn, created = await self._io(self.store.add_message, self._turn_record(
@@ -79,6 +82,12 @@ class ConversationService:
         if created:
             await self._wake(record)
         return int(turn)
+
+    def check_callback(self, callback_url: str | None) -> None:
+        """A callback needs WEBHOOK_SECRET, or its receiver could not tell our POSTs from forgeries."""
+        if callback_url and not self.settings.webhook_secret:
+            raise InvalidRequest("callback_url needs the WEBHOOK_SECRET setting so that deliveries can be signed",
+                                 field="callback_url")
 
     def _turn_record(self, conversation_id: str, message: str, attachments: list[Attachment],
                      metadata: dict[str, str], callback_url: str | None, correlation_id: str | None,
@@ -119,7 +128,53 @@ class ConversationService:
         await self.client.start_new(names.CONVERSATION_ORCHESTRATOR, instance_id=record.conversation_id,
                                     client_input=state.to_json())
 
+    # --- cancelling and deleting ------------------------------------------------------------------
+
+    async def cancel(self, conversation_id: str) -> int:
+        """Cancel the conversation's current turn; Conflict when there is none. The turn number."""
+        await self.conversation_record(conversation_id)
+        turns = await self._io(self.store.list_turns, conversation_id)
+        current = next((t for t in turns if t.status not in FINAL_TURN_STATUSES), None)
+        if current is None:
+            raise Conflict(f"conversation {conversation_id} is idle: no turn to cancel")
+        record = await self.conversation_record(conversation_id)
+        cancelled = Turn(conversation_id=conversation_id, turn=current.turn, status="cancelled",
+                         backend=record.backend, error=None)
+        # Not started yet: cancel it in the store (the orchestration skips final turns). Started: tell the
+        # orchestration, which cancels the run at the service.
+        if not await self._io(self.store.cancel_if_queued, conversation_id, current.turn, cancelled):
+            await self.client.raise_event(conversation_id, names.CANCEL_EVENT, {"turn": current.turn})
+        return current.turn
+
+    async def delete(self, conversation_id: str) -> None:
+        """Remove everything: the orchestration, the backend thread/conversation and files, the store rows."""
+        record = await self.conversation_record(conversation_id)
+        await self._stop(conversation_id)
+        files = await self._io(self.store.files_of, conversation_id)
+        if record.backend_conversation or files:
+            model = get_backend(self.settings, record.backend)
+            await self._io(model.delete_conversation, record.backend_conversation, files)
+        await self._io(self.store.delete_conversation, conversation_id)
+        await self.client.purge_instance_history(conversation_id)
+
+    async def _stop(self, conversation_id: str) -> None:
+        # Purging needs a terminal instance: terminate, then wait (briefly) until the host says so.
+        status = await self.client.get_status(conversation_id)
+        if status is None or status.runtime_status not in RUNNING:
+            return
+        await self.client.terminate(conversation_id, "conversation deleted")
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            status = await self.client.get_status(conversation_id)
+            if status is None or status.runtime_status not in RUNNING:
+                return
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+
     # --- reading ----------------------------------------------------------------------------------
+
+    async def exists(self, conversation_id: str) -> bool:
+        """Whether the conversation exists."""
+        return await self._io(self.store.get_conversation, conversation_id) is not None
 
     async def conversation_record(self, conversation_id: str) -> ConversationRecord:
         """The conversation, or NotFound."""
