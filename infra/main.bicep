@@ -333,10 +333,10 @@ module developerRoles 'app/rbac.bicep' = if (!empty(principalId)) {
 }
 
 // Outputs land in the azd environment (.azure/<env>/.env): names and endpoints only, never a secret.
+// No AZURE_CLIENT_ID: exported on a developer machine it would point the code at a managed identity.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
-output AZURE_CLIENT_ID string = identity.outputs.clientId
 output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
 output AZURE_OPENAI_DEPLOYMENT string = openAi.outputs.deploymentName
 output AZURE_FUNCTION_APP_NAME string = api.outputs.name

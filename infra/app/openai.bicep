@@ -43,8 +43,6 @@ resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   properties: {
     customSubDomainName: name
     disableLocalAuth: true
-    restrictOutboundNetworkAccess: true
-    allowedFqdnList: []
     publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
     networkAcls: {
       defaultAction: vnetEnabled ? 'Deny' : 'Allow'

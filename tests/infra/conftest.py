@@ -108,15 +108,27 @@ def parse_dir() -> Callable[[Path], dict[Path, dict[str, Any]]]:
     return parse_bicep_dir
 
 
-@pytest.fixture(scope="session")
-def checkov_report() -> dict[str, Any]:
-    """checkov's JSON report over infra/ (Bicep), run once: it takes seconds and never goes online."""
+def run_checkov(directory: Path) -> list[dict[str, Any]]:
+    """checkov's JSON reports (Bicep policies and the secrets scan) over a folder; never goes online."""
     if not CHECKOV.exists():
         pytest.fail(f"{CHECKOV.relative_to(REPO)} is missing: run `make tools` (make test does it)")
     # --skip-download: no Prisma Cloud look-ups; the machine has no network and needs none.
-    command = [str(CHECKOV), "--directory", str(INFRA), "--framework", "bicep", "--skip-download",
-               "--output", "json"]
+    command = [str(CHECKOV), "--directory", str(directory), "--framework", "bicep", "secrets",
+               "--skip-download", "--output", "json"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False, cwd=REPO)
     assert result.stdout.strip(), f"checkov printed no report: {result.stderr[-2000:]}"
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
+    reports = json.loads(result.stdout)
+    # One framework with findings gives an object, several a list; a framework with nothing to say is absent.
+    return reports if isinstance(reports, list) else [reports]
+
+
+@pytest.fixture(scope="session")
+def checkov() -> Callable[[Path], list[dict[str, Any]]]:
+    """Run checkov over any folder (slow: seconds per run)."""
+    return run_checkov
+
+
+@pytest.fixture(scope="session")
+def checkov_reports() -> dict[str, dict[str, Any]]:
+    """checkov's reports over infra/, by framework, run once per session."""
+    return {report["check_type"]: report for report in run_checkov(INFRA)}

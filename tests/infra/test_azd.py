@@ -44,6 +44,7 @@ def test_main_outputs_what_azd_and_the_hook_need(infra) -> None:
               "AZURE_RESOURCE_GROUP",
               "AZURE_KEY_VAULT_NAME", "EMAIL_CONNECTION_NAME", "SERVICE_API_URI"}
     assert needed <= outputs
+    assert "AZURE_CLIENT_ID" not in outputs, "exported locally it would force a managed identity credential"
 
 
 def test_postprovision_hook_prints_the_manual_steps_and_no_secret(infra, tmp_path: Path) -> None:
