@@ -80,7 +80,7 @@ var allSettings = union(appSettings, hostSettings)
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   //checkov:skip=CKV_AZURE_222:The HTTP API is public by design (Logic Apps and clients call it with function keys); the VNet switch makes its backends private.
-  //checkov:skip=CKV_AZURE_16:Callers authenticate with function keys (auth level FUNCTION), which Logic Apps and queue-less clients can use; App Service Authentication would lock them out.
+  //checkov:skip=CKV_AZURE_16:Callers authenticate with function keys (auth level FUNCTION), which Logic Apps and scripts can send; App Service Authentication would lock them out.
   //checkov:skip=CKV_AZURE_17:Client certificates are not used: callers authenticate with function keys over TLS.
   //checkov:skip=CKV_AZURE_212:Flex Consumption scales to zero by design; there is no minimum instance count to fail over between.
   //checkov:skip=CKV_AZURE_213:Flex Consumption does not support the App Service health check; GET /api/health serves monitors instead.

@@ -1,7 +1,8 @@
 // The app's storage account: identity-only (shared keys off), TLS 1.2, no public blobs.
 // Why each service is on:
-//  - blob:  AzureWebJobsStorage (host locks and function keys), and the Flex Consumption deployment
-//           package container azd uploads to.
+//  - blob:  AzureWebJobsStorage (host locks and function keys), the Flex Consumption deployment
+//           package container azd uploads to, and the Azure Storage backend's leases and large
+//           messages if you switch to it.
 //  - queue: the app's ingress and egress (conversation-requests, -replies, -rejected, and the host's
 //           -poison queue); also the Durable Functions Azure Storage backend if you switch to it.
 //  - table: the app's conversation store (table `conversations`); also the Azure Storage backend's
