@@ -38,3 +38,21 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache
+
+# Infra checkers (checkov) live in their own virtualenv: their dependencies must not move the app's pins.
+TOOLS := .venv-tools
+
+$(TOOLS)/.installed: requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	touch $@
+
+.PHONY: tools clean-tools
+tools: $(TOOLS)/.installed
+
+# tests/infra runs $(TOOLS)/bin/checkov.
+test: tools
+
+clean: clean-tools
+clean-tools:
+	rm -rf $(TOOLS)
