@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -38,11 +40,19 @@ def _idempotency_key(req: func.HttpRequest) -> str | None:
     return key
 
 
-def turn_response(turn: Turn) -> func.HttpResponse:
+def _location(req: func.HttpRequest, conversation_id: str, turn: int) -> str:
+    """The turn's URL. A caller that sent its function key gets it back in the URL, as Durable's status URLs
+    do, because Logic Apps re-sends only the action's `authentication` when it polls `Location`."""
+    url = routes.turn_url(conversation_id, turn)
+    key = req.params.get("code") or req.headers.get("x-functions-key")
+    return f"{url}?{urlencode({'code': key})}" if key else url
+
+
+def turn_response(req: func.HttpRequest, turn: Turn) -> func.HttpResponse:
     """200 with a final turn; 202 + Location + Retry-After while it is queued or running."""
     if turn.status in FINAL_TURN_STATUSES:
         return json_response(turn)
-    headers = {"Location": routes.turn_url(turn.conversation_id, turn.turn),
+    headers = {"Location": _location(req, turn.conversation_id, turn.turn),
                "Retry-After": str(limits.RETRY_AFTER_SECONDS)}
     return json_response(turn, status=202, headers=headers)
 
@@ -57,7 +67,7 @@ async def start_conversation(req: func.HttpRequest, client: df.DurableOrchestrat
     conversation_id, turn = await service.start(
         body.message, assistant=body.assistant, conversation_id=body.conversation_id, attachments=body.attachments,
         metadata=body.metadata, callback_url=body.callback_url, dedupe_key=_idempotency_key(req))
-    return turn_response(await service.wait_for_turn(conversation_id, turn, body.wait))
+    return turn_response(req, await service.wait_for_turn(conversation_id, turn, body.wait))
 
 
 @bp.route(route="conversations/{conversation_id}/messages", methods=["POST"])
@@ -70,7 +80,7 @@ async def post_message(req: func.HttpRequest, client: df.DurableOrchestrationCli
     service = ConversationService(client)
     turn = await service.post(conversation_id, body.message, attachments=body.attachments,
                               callback_url=body.callback_url, dedupe_key=_idempotency_key(req))
-    return turn_response(await service.wait_for_turn(conversation_id, turn, body.wait))
+    return turn_response(req, await service.wait_for_turn(conversation_id, turn, body.wait))
 
 
 @bp.route(route="conversations/{conversation_id}", methods=["GET"])
@@ -86,7 +96,7 @@ async def get_conversation(req: func.HttpRequest, client: df.DurableOrchestratio
 @handle_errors
 async def get_turn(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """One turn: 202 while queued or running (the Logic Apps async pattern), 200 when final."""
-    return turn_response(await ConversationService(client).turn(_conversation_id(req), _turn_number(req)))
+    return turn_response(req, await ConversationService(client).turn(_conversation_id(req), _turn_number(req)))
 
 
 @bp.route(route="conversations/{conversation_id}/messages", methods=["GET"])
@@ -118,7 +128,7 @@ async def cancel_conversation(req: func.HttpRequest, client: df.DurableOrchestra
     """Cancel the running turn (its run is cancelled at the service); 409 when the conversation is idle."""
     conversation_id = _conversation_id(req)
     turn = await ConversationService(client).cancel(conversation_id)
-    headers = {"Location": routes.turn_url(conversation_id, turn), "Retry-After": str(limits.RETRY_AFTER_SECONDS)}
+    headers = {"Location": _location(req, conversation_id, turn), "Retry-After": str(limits.RETRY_AFTER_SECONDS)}
     return json_response({"conversation_id": conversation_id, "turn": turn, "status": "cancelling"}, status=202,
                          headers=headers)
 
