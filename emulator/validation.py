@@ -148,7 +148,9 @@ def _registry() -> Any:
     from referencing.jsonschema import DRAFT202012
 
     document = _nullable(json.loads(SUBSET_PATH.read_text(encoding="utf-8")))
-    return Registry().with_resource(_BASE, Resource.from_contents(document, default_specification=DRAFT202012))
+    return Registry().with_resource(
+        _BASE, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
 
 
 @functools.cache
@@ -306,7 +308,7 @@ def check_response(method: str, route: str, body: Any, *, concrete: bool = False
 
 
 def extract_subset(spec_path: Path, out_path: Path = SUBSET_PATH) -> int:
-    """Write the component schemas the checks use (and everything they reference) from the full description."""
+    """Write the component schemas the checks use, and all they reference, from the full description."""
     document = json.loads(spec_path.read_text(encoding="utf-8"))
     schemas = document["components"]["schemas"]
     roots = {kind.schema for kind in KINDS.values()} | {schema for schema, _ in LISTS.values()}
@@ -331,7 +333,10 @@ def extract_subset(spec_path: Path, out_path: Path = SUBSET_PATH) -> int:
         walk(schemas[root])
     subset = {
         "openapi": document["openapi"],
-        "info": {**document["info"], "description": "Subset of the OpenAI API description used by emulator.validation."},
+        "info": {
+            **document["info"],
+            "description": "Subset of the OpenAI API description used by emulator.validation.",
+        },
         "components": {"schemas": {name: schemas[name] for name in sorted(seen)}},
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)

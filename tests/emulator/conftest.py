@@ -33,7 +33,7 @@ class FakeClock:
 
 
 class ObjectChecker:
-    """Validates every JSON object the emulator answers with; problems are collected, not raised mid-request."""
+    """Validates every JSON object the emulator answers; problems are collected, not raised mid-request."""
 
     def __init__(self) -> None:
         self.problems: list[str] = []

@@ -65,7 +65,8 @@ def test_thread_crud_with_tool_resources(azure: AzureOpenAI) -> None:
     thread = azure.beta.threads.create(
         tool_resources={"code_interpreter": {"file_ids": [file_id]}}, metadata={"user": "jane"}
     )
-    assert thread.tool_resources is not None and thread.tool_resources.code_interpreter is not None
+    assert thread.tool_resources is not None
+    assert thread.tool_resources.code_interpreter is not None
     assert thread.tool_resources.code_interpreter.file_ids == [file_id]
     assert azure.beta.threads.update(thread.id, metadata={"user": "john"}).metadata == {"user": "john"}
     assert azure.beta.threads.retrieve(thread.id).metadata == {"user": "john"}
@@ -89,9 +90,11 @@ def test_messages_with_attachments_and_paging(azure: AzureOpenAI) -> None:
         for i in range(4)
     ]
     first = azure.beta.threads.messages.retrieve(thread_id=thread.id, message_id=ids[0])
-    assert first.attachments is not None and first.attachments[0].file_id == file_id
+    assert first.attachments is not None
+    assert first.attachments[0].file_id == file_id
     newest = azure.beta.threads.messages.list(thread_id=thread.id, limit=2)
-    assert [m.id for m in newest.data] == [ids[3], ids[2]] and newest.has_more is True
+    assert [m.id for m in newest.data] == [ids[3], ids[2]]
+    assert newest.has_more is True
     after = azure.beta.threads.messages.list(thread_id=thread.id, order="asc", after=ids[1])
     assert [m.id for m in after.data] == ids[2:]
     before = azure.beta.threads.messages.list(thread_id=thread.id, order="asc", before=ids[2])
@@ -121,20 +124,25 @@ def test_create_and_poll_then_submit_tool_outputs(azure: AzureOpenAI, control: h
         thread_id=thread.id, assistant_id=assistant_id, poll_interval_ms=1
     )
     assert run.status == "requires_action"
-    assert run.expires_at is not None and run.started_at is not None
+    assert run.expires_at is not None
+    assert run.started_at is not None
     calls = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
     symbols = [json.loads(c.function.arguments)["symbol"] for c in calls]
     assert symbols == ["MSFT", "AAPL", "AMZN", "TSLA", "NFLX", "NVDA"]
 
     done = _answer_prices(azure, thread.id, run)
-    assert done.status == "completed" and done.completed_at is not None and done.usage is not None
-    assert done.expires_at is None and done.required_action is None
+    assert done.status == "completed"
+    assert done.completed_at is not None
+    assert done.usage is not None
+    assert done.expires_at is None
+    assert done.required_action is None
     answer = azure.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data[0]
     text = answer.content[0].text.value  # type: ignore[union-attr]
     msft = quote_price("MSFT")
     assert f"300 × ${msft:,.2f} = ${300 * msft:,.2f}" in text
     assert "Total portfolio value" in text
-    assert answer.assistant_id == assistant_id and answer.run_id == run.id
+    assert answer.assistant_id == assistant_id
+    assert answer.run_id == run.id
 
     steps = azure.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id, order="asc").data
     assert [s.type for s in steps] == ["tool_calls", "message_creation"]
@@ -144,7 +152,8 @@ def test_create_and_poll_then_submit_tool_outputs(azure: AzureOpenAI, control: h
     one = azure.beta.threads.runs.steps.retrieve(thread_id=thread.id, run_id=run.id, step_id=steps[1].id)
     assert one.step_details.message_creation.message_id == answer.id  # type: ignore[union-attr]
     counted = stats(control)
-    assert counted["tool_outputs_received"] == 6 and counted["runs_started"] == 1
+    assert counted["tool_outputs_received"] == 6
+    assert counted["runs_started"] == 1
 
 
 def test_run_lifecycle_statuses_per_poll(emulator: EmulatorHandle, azure: AzureOpenAI) -> None:
@@ -152,7 +161,8 @@ def test_run_lifecycle_statuses_per_poll(emulator: EmulatorHandle, azure: AzureO
     assistant = azure.beta.assistants.create(model="gpt-4o")
     thread = azure.beta.threads.create(messages=[{"role": "user", "content": "Hello there"}])
     run = azure.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
-    assert run.status == "queued" and run.started_at is None
+    assert run.status == "queued"
+    assert run.started_at is None
     raw = azure.beta.threads.runs.with_raw_response.retrieve(thread_id=thread.id, run_id=run.id)
     assert raw.headers["openai-poll-after-ms"] == "1"
     assert raw.parse().status == "in_progress"
@@ -179,11 +189,13 @@ def test_run_options_are_applied_and_echoed(azure_entra: AzureOpenAI) -> None:
         poll_interval_ms=1,
     )
     assert run.status == "completed"
-    assert run.metadata == {"turn": "1"} and [t.type for t in run.tools] == ["code_interpreter"]
+    assert run.metadata == {"turn": "1"}
+    assert [t.type for t in run.tools] == ["code_interpreter"]
     assert run.instructions.endswith("Please address the user as Jane Doe. The user has a premium account.")
     text = azure_entra.beta.threads.messages.list(thread_id=thread.id).data[0].content[0].text.value  # type: ignore[union-attr]
     assert "Jane Doe" in text
-    assert "Subtract 11 from both sides: 3x = 3." in text and "So x = 1." in text
+    assert "Subtract 11 from both sides: 3x = 3." in text
+    assert "So x = 1." in text
 
 
 def test_create_thread_and_run(azure: AzureOpenAI, control: httpx2.Client) -> None:
@@ -257,7 +269,8 @@ def test_tool_outputs_after_expiry(clock: FakeClock, azure: AzureOpenAI) -> None
     assert late.value.body["message"] == 'Runs in status "expired" do not accept tool outputs.'  # type: ignore[index]
     assert azure.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id).status == "expired"
     step = azure.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data[0]
-    assert step.status == "expired" and step.expired_at is not None
+    assert step.status == "expired"
+    assert step.expired_at is not None
     # The thread is free again.
     azure.beta.threads.messages.create(thread_id=thread.id, role="user", content="never mind")
 
@@ -270,9 +283,11 @@ def test_cancel_goes_through_cancelling(azure: AzureOpenAI) -> None:
         thread_id=thread.id, assistant_id=assistant_id, poll_interval_ms=1
     )
     cancelling = azure.beta.threads.runs.cancel(thread_id=thread.id, run_id=run.id)
-    assert cancelling.status == "cancelling" and cancelling.required_action is None
+    assert cancelling.status == "cancelling"
+    assert cancelling.required_action is None
     cancelled = azure.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
-    assert cancelled.status == "cancelled" and cancelled.cancelled_at is not None
+    assert cancelled.status == "cancelled"
+    assert cancelled.cancelled_at is not None
     with pytest.raises(openai.BadRequestError) as again:
         azure.beta.threads.runs.cancel(thread_id=thread.id, run_id=run.id)
     assert again.value.body["message"] == "Cannot cancel run with status 'cancelled'."  # type: ignore[index]
@@ -295,8 +310,10 @@ def test_email_round_reports_the_outcome(azure: AzureOpenAI) -> None:
     assert run.status == "requires_action"
     call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
     arguments = json.loads(call.function.arguments)
-    assert call.function.name == "send_email" and arguments["to"] == "jane@contoso.com"
-    assert "<table>" in arguments["content"] and "&amp;" in arguments["content"]
+    assert call.function.name == "send_email"
+    assert arguments["to"] == "jane@contoso.com"
+    assert "<table>" in arguments["content"]
+    assert "&amp;" in arguments["content"]
     assert f"{quote_price('NFLX'):,.2f}" in arguments["content"]
     done = azure.beta.threads.runs.submit_tool_outputs_and_poll(
         thread_id=thread.id,
