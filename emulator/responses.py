@@ -148,7 +148,7 @@ class ResponseRecord:
     held_finish: Finish | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "id": self.id,
             "object": "response",
             "created_at": self.created_at,
@@ -176,9 +176,12 @@ class ResponseRecord:
             "top_logprobs": 0,
             "top_p": self.top_p,
             "truncation": self.truncation,
-            "usage": self.usage,
             "metadata": self.metadata,
         }
+        # The API description has `usage` as an object (never null): it appears once the model ran.
+        if self.usage is not None:
+            body["usage"] = self.usage
+        return body
 
 
 class ResponsesStore:
