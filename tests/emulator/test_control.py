@@ -145,7 +145,7 @@ def test_script_final_status_on_runs(
     error: dict[str, str] | None,
     expected_error: dict[str, str] | None,
 ) -> None:
-    """final_status ends the run failed (with last_error), expired or incomplete (message marked incomplete)."""
+    """final_status ends the run failed (with last_error), expired, or incomplete (message incomplete)."""
     control.post(
         "/_emulator/script",
         json={"steps": [{"message": "partial"}], "final_status": final_status, "error": error},
@@ -179,7 +179,7 @@ def test_script_failure_on_responses(v1: OpenAI, control: httpx2.Client) -> None
 def test_duration_and_expiry_follow_the_clock(
     clock: FakeClock, azure: AzureOpenAI, control: httpx2.Client
 ) -> None:
-    """duration_seconds holds a run in progress until the clock passes it; expires_in_seconds sets expires_at."""
+    """duration_seconds holds a run until the clock passes it; expires_in_seconds sets expires_at."""
     control.post(
         "/_emulator/script",
         json={"steps": [{"message": "late"}], "polls_before_done": 0, "duration_seconds": 30},
