@@ -8,7 +8,7 @@ import json
 import httpx2
 import openai
 import pytest
-from openai import OpenAI
+from openai import AzureOpenAI, OpenAI
 from openai.types.responses import Response
 from PIL import Image
 
@@ -243,3 +243,11 @@ def test_containers_crud(v1: OpenAI) -> None:
     v1.containers.delete(container.id)
     with pytest.raises(openai.NotFoundError):
         v1.containers.retrieve(container.id)
+
+
+def test_responses_on_azure_api_version_routes(azure: AzureOpenAI) -> None:
+    """`AzureOpenAI` reaches Responses and Conversations on the preview api-version routes too."""
+    conversation = azure.conversations.create()
+    response = azure.responses.create(model="gpt-4o", conversation=conversation.id, input="hello")
+    assert response.output_text == 'You said: "hello"'
+    assert len(azure.conversations.items.list(conversation.id).data) == 2
