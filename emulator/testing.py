@@ -46,6 +46,8 @@ class EmulatorHandle:
         try:
             self._loop.run_until_complete(self._start_site())
         except BaseException as error:  # the caller sees why the server could not start
+            self._loop.run_until_complete(self._stop_site())
+            self._loop.close()
             self._ready.set_exception(error)
             return
         self._loop.run_forever()
