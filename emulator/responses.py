@@ -713,8 +713,9 @@ async def create_response(request: web.Request) -> web.Response:
     user_items = [i for i in items if i["type"] == "message" and i["role"] == "user"]
     now = state.clock()
     if origin is not None and not user_items:
-        # Tool outputs continue the turn (and its script) of the response that asked for them.
-        plan, text = origin.plan, origin.message_text
+        # Tool outputs continue the turn (and its script) of the response that asked for them; a copy of
+        # its plan, so a retried continuation replays the same next step.
+        plan, text = Plan(origin.plan.script, origin.plan.cursor), origin.message_text
         pacing = Pacing(
             origin.pacing.polls_before_done, origin.pacing.duration_seconds, origin.pacing.started
         )
