@@ -30,9 +30,10 @@ from core.settings import Backend, Settings
 if TYPE_CHECKING:
     from openai import AzureOpenAI
 
-# openai 3.x marks every Assistants method deprecated; this backend exists to serve resources that
-# still use the API, so exactly that warning is expected here.
-_DEPRECATION = "The Assistants API is deprecated in favor of the Responses API"
+# openai 3.x marks every Assistants method deprecated (beta.assistants.* with the bare message
+# "deprecated"); this backend exists to serve resources that still use the API, so exactly these
+# warnings are expected here.
+_DEPRECATIONS = ("The Assistants API is deprecated in favor of the Responses API", "deprecated$")
 
 
 class AssistantsBackend:
@@ -41,7 +42,8 @@ class AssistantsBackend:
     name: Backend = "assistants"
 
     def __init__(self, settings: Settings, client: AzureOpenAI | None = None) -> None:
-        warnings.filterwarnings("ignore", message=_DEPRECATION, category=DeprecationWarning)
+        for message in _DEPRECATIONS:
+            warnings.filterwarnings("ignore", message=message, category=DeprecationWarning)
         self.settings = settings
         self.client = client or assistants_client(settings)
 
