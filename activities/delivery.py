@@ -23,7 +23,7 @@ WEBHOOK_ATTEMPTS = 5
 
 @bp.function_name(names.DELIVER_TURN)
 @bp.activity_trigger(input_name="payload")
-def deliver_turn(payload: dict[str, Any]) -> dict[str, Any]:
+def deliver_turn(payload: dict) -> dict[str, Any]:
     """Send the turn on; the same delivery id on every retry lets receivers drop duplicates."""
     conversation_id, turn = payload["conversation_id"], int(payload["turn"])
     row = open_store().get_turn(conversation_id, turn)

@@ -21,7 +21,7 @@ def _failed(ref: RunRef) -> Any:
 
 @bp.function_name(names.PREPARE_ASSISTANT)
 @bp.activity_trigger(input_name="payload")
-def prepare_assistant(payload: dict[str, Any]) -> dict[str, Any]:
+def prepare_assistant(payload: dict) -> dict[str, Any]:
     """Sync the assistant (files, definition) to the backend; a no-op when nothing changed."""
     spec = load_assistant(payload["assistant"])
     return backend(payload["backend"]).prepare(spec, open_store().ledger()).to_json()
@@ -29,7 +29,7 @@ def prepare_assistant(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.function_name(names.OPEN_CONVERSATION)
 @bp.activity_trigger(input_name="payload")
-def open_conversation(payload: dict[str, Any]) -> str:
+def open_conversation(payload: dict) -> str:
     """The conversation's thread/conversation at the backend, created once and remembered."""
     store = open_store()
     conversation_id = payload["conversation_id"]
@@ -43,7 +43,7 @@ def open_conversation(payload: dict[str, Any]) -> str:
 
 @bp.function_name(names.START_RUN)
 @bp.activity_trigger(input_name="payload")
-def start_run(payload: dict[str, Any]) -> dict[str, Any]:
+def start_run(payload: dict) -> dict[str, Any]:
     """Add the user's message and start the model; a retry adopts the run the first attempt made."""
     request = StartTurn.from_json(payload)
     ref = RunRef(backend=request.assistant.backend, conversation=request.conversation, run_id="")
@@ -53,7 +53,7 @@ def start_run(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.function_name(names.POLL_RUN)
 @bp.activity_trigger(input_name="payload")
-def poll_run(payload: dict[str, Any]) -> dict[str, Any]:
+def poll_run(payload: dict) -> dict[str, Any]:
     """The run's state now."""
     ref = RunRef.from_json(payload)
     return model_call(lambda: backend(ref.backend).poll(ref).to_json(), _failed(ref))
@@ -61,7 +61,7 @@ def poll_run(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.function_name(names.SUBMIT_TOOL_OUTPUTS)
 @bp.activity_trigger(input_name="payload")
-def submit_tool_outputs(payload: dict[str, Any]) -> dict[str, Any]:
+def submit_tool_outputs(payload: dict) -> dict[str, Any]:
     """Every output of the round in one call."""
     request = SubmitToolOutputs.from_json(payload)
     model = backend(request.ref.backend)
@@ -70,7 +70,7 @@ def submit_tool_outputs(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.function_name(names.CANCEL_RUN)
 @bp.activity_trigger(input_name="payload")
-def cancel_run(payload: dict[str, Any]) -> dict[str, Any]:
+def cancel_run(payload: dict) -> dict[str, Any]:
     """Ask the service to cancel the run."""
     ref = RunRef.from_json(payload)
 

@@ -27,7 +27,7 @@ def _run(tool: Tool | None, task: ToolTask) -> dict[str, Any]:
 def _register(tool: Tool) -> None:
     @bp.function_name(names.tool_activity(tool.name))
     @bp.activity_trigger(input_name="payload")
-    def run_tool(payload: dict[str, Any]) -> dict[str, Any]:
+    def run_tool(payload: dict) -> dict[str, Any]:
         """Validate the call's arguments and run the tool; never raises into the fan-in."""
         return _run(tool, ToolTask.from_json(payload))
 
@@ -38,7 +38,7 @@ for _tool in REGISTRY:
 
 @bp.function_name(names.HTTP_TOOL)
 @bp.activity_trigger(input_name="payload")
-def run_http_tool(payload: dict[str, Any]) -> dict[str, Any]:
+def run_http_tool(payload: dict) -> dict[str, Any]:
     """Run a declarative HTTP tool of the calling assistant."""
     task = ToolTask.from_json(payload)
     return _run(load_assistant(task.assistant).tool(task.call.name), task)

@@ -16,7 +16,7 @@ bp = df.Blueprint()
 
 @bp.function_name(names.LOAD_TURN)
 @bp.activity_trigger(input_name="payload")
-def load_turn(payload: dict[str, Any]) -> dict[str, Any] | None:
+def load_turn(payload: dict) -> dict[str, Any] | None:
     """The queued message for turn N, or None if it has not arrived yet."""
     record = open_store().get_turn(payload["conversation_id"], int(payload["turn"]))
     if record is None:
@@ -28,14 +28,14 @@ def load_turn(payload: dict[str, Any]) -> dict[str, Any] | None:
 
 @bp.function_name(names.MARK_TURN)
 @bp.activity_trigger(input_name="payload")
-def mark_turn(payload: dict[str, Any]) -> None:
+def mark_turn(payload: dict) -> None:
     """Set a turn's status (queued → running)."""
     open_store().set_turn_status(payload["conversation_id"], int(payload["turn"]), payload["status"])
 
 
 @bp.function_name(names.COMPLETE_TURN)
 @bp.activity_trigger(input_name="payload")
-def complete_turn(payload: dict[str, Any]) -> dict[str, Any]:
+def complete_turn(payload: dict) -> dict[str, Any]:
     """Collect the final messages, record the files they produced, and store the finished turn."""
     done = CompleteTurn.from_json(payload)
     output = TurnOutput()
