@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import time
 import warnings
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from assistants.catalog import AssistantSpec
@@ -53,7 +54,7 @@ class AssistantsBackend:
         """Upload changed files, then find (by name + hash in metadata), update or create the assistant."""
         with translated_errors():
             file_ids = file_sync.sync_files(self.name, spec, ledger, self._upload_assistant_file,
-                                            self._delete_file)
+                                            self._delete_file, self._file_exists)
             definition: dict[str, Any] = {
                 "name": spec.display_name,
                 "instructions": spec.instructions,
@@ -65,6 +66,8 @@ class AssistantsBackend:
             metadata = {META_NAME: spec.name, META_HASH: digest, META_CREATED_BY: CREATED_BY}
             key = f"{self.name}:assistant:{spec.name}"
             known = ledger.get(key)
+            if known and not file_sync.EXISTING.check(self._scope, known["id"], partial(self._retrieve, known["id"])):
+                known = None  # deleted behind our back: find or create it again
             assistant_id = known["id"] if known else self._find_assistant(spec.name)
             if assistant_id is None:
                 assistant_id = self.client.beta.assistants.create(metadata=metadata, **definition).id
@@ -89,6 +92,21 @@ class AssistantsBackend:
             if meta.get(META_NAME) == name and meta.get(META_CREATED_BY) == CREATED_BY:
                 return str(assistant.id)
         return None
+
+    @property
+    def _scope(self) -> str:
+        return f"{self.name}:{self.settings.openai_endpoint}"
+
+    def _retrieve(self, assistant_id: str) -> None:
+        with translated_errors():
+            self.client.beta.assistants.retrieve(assistant_id)
+
+    def _file_exists(self, file_id: str) -> bool:
+        def probe() -> None:
+            with translated_errors():
+                self.client.files.retrieve(file_id)
+
+        return file_sync.EXISTING.check(self._scope, file_id, probe)
 
     def _upload_assistant_file(self, filename: str, data: bytes) -> str:
         return str(self.client.files.create(file=(filename, data), purpose="assistants").id)

@@ -11,15 +11,15 @@ from backends.base import SyncLedger
 from core.errors import BackendError
 
 
-def sync_files(backend: str, spec: AssistantSpec, ledger: SyncLedger,
-               upload: Callable[[str, bytes], str], delete: Callable[[str], None]) -> list[str]:
-    """File ids for the assistant's files, uploading only new or changed ones (each under its own name)."""
+def sync_files(backend: str, spec: AssistantSpec, ledger: SyncLedger, upload: Callable[[str, bytes], str],
+               delete: Callable[[str], None], exists: Callable[[str], bool]) -> list[str]:
+    """File ids for the assistant's files, uploading only new, changed or vanished ones (each under its own name)."""
     ids = []
     for path in spec.files:
         key = f"{backend}:file:{spec.name}:{path.name}"
         digest = file_hash(path)
         known = ledger.get(key)
-        if known and known.get("hash") == digest:
+        if known and known.get("hash") == digest and exists(str(known["id"])):
             ids.append(str(known["id"]))
             continue
         file_id = upload(path.name, path.read_bytes())
@@ -30,6 +30,29 @@ def sync_files(backend: str, spec: AssistantSpec, ledger: SyncLedger,
                 delete(str(known["id"]))
         ids.append(file_id)
     return ids
+
+
+class ExistenceCache:
+    """Remembers ids the service confirmed, so each is checked once per process, not once per turn."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+
+    def check(self, scope: str, object_id: str, probe: Callable[[], object]) -> bool:
+        """True if the object exists (asked once per scope and id); a 404 means it is gone."""
+        if (scope, object_id) in self._seen:
+            return True
+        try:
+            probe()
+        except BackendError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        self._seen.add((scope, object_id))
+        return True
+
+
+EXISTING = ExistenceCache()
 
 
 def digest(*parts: object) -> str:

@@ -49,12 +49,20 @@ class ResponsesBackend:
     def prepare(self, spec: AssistantSpec, ledger: SyncLedger) -> PreparedAssistant:
         """Upload new or changed files; the Responses API has no assistant object to keep."""
         with translated_errors():
-            file_ids = file_sync.sync_files(self.name, spec, ledger, self._upload_file, self._delete_file)
+            file_ids = file_sync.sync_files(self.name, spec, ledger, self._upload_file, self._delete_file,
+                                            self._file_exists)
         return PreparedAssistant(name=spec.name, backend=self.name, file_ids=file_ids,
                                  tool_activities=spec.tool_activities(), run_instructions=spec.run_instructions)
 
     def _upload_file(self, filename: str, data: bytes) -> str:
         return str(self.client.files.create(file=(filename, data), purpose="assistants").id)
+
+    def _file_exists(self, file_id: str) -> bool:
+        def probe() -> None:
+            with translated_errors():
+                self.client.files.retrieve(file_id)
+
+        return file_sync.EXISTING.check(f"{self.name}:{self.settings.openai_endpoint}", file_id, probe)
 
     def _delete_file(self, file_id: str) -> None:
         self.client.files.delete(file_id)
