@@ -112,7 +112,7 @@ class AssistantsBackend:
         return str(self.client.files.create(file=(filename, data), purpose="assistants").id)
 
     def _delete_file(self, file_id: str) -> None:
-        self.client.files.delete(file_id)
+        delete_quietly(lambda: self.client.files.delete(file_id))
 
     def upload(self, filename: str, data: bytes) -> FileRef:
         """Upload a user's attachment with purpose `assistants`."""

@@ -65,7 +65,7 @@ class ResponsesBackend:
         return file_sync.EXISTING.check(f"{self.name}:{self.settings.openai_endpoint}", file_id, probe)
 
     def _delete_file(self, file_id: str) -> None:
-        self.client.files.delete(file_id)
+        delete_quietly(lambda: self.client.files.delete(file_id))
 
     def upload(self, filename: str, data: bytes) -> FileRef:
         """Upload a user's attachment."""
