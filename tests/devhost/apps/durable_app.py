@@ -263,3 +263,14 @@ def secure(req: func.HttpRequest) -> func.HttpResponse:
 def boom(req: func.HttpRequest) -> func.HttpResponse:
     """Raises; the message carries the request URL (with its secrets) to prove the log redacts them."""
     raise RuntimeError(f"kaboom while serving {req.url} key={req.headers.get('api-key')}")
+
+
+@app.route(route="settings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def settings(req: func.HttpRequest) -> func.HttpResponse:
+    """Which model/outside-service settings the app sees (the key only as set or not)."""
+    import os
+
+    names = ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT", "EMAIL_URI", "STOCK_QUOTES_URI")
+    body = {n: os.environ.get(n) for n in names}
+    body["AZURE_OPENAI_API_KEY_SET"] = bool(os.environ.get("AZURE_OPENAI_API_KEY"))
+    return func.HttpResponse(json.dumps(body), mimetype="application/json")
