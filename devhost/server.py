@@ -97,7 +97,8 @@ class HostServer:
 
     @web.middleware
     async def _track(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        counted = not request.path.startswith("/_devhost/")
+        prefix = "/" + self.host.host_config.route_prefix.strip("/") + "/"
+        counted = not request.path.startswith("/_devhost/") and not request.path.startswith(prefix)
         if counted:
             self.host.busy_begin()
         try:

@@ -263,3 +263,48 @@ def secure(req: func.HttpRequest) -> func.HttpResponse:
 def boom(req: func.HttpRequest) -> func.HttpResponse:
     """Raises; the message carries the request URL (with its secrets) to prove the log redacts them."""
     raise RuntimeError(f"kaboom while serving {req.url} key={req.headers.get('api-key')}")
+
+
+@app.route(route="settings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def settings(req: func.HttpRequest) -> func.HttpResponse:
+    """Which model/outside-service settings the app sees (the key only as set or not)."""
+    import os
+
+    names = ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT", "EMAIL_URI", "STOCK_QUOTES_URI")
+    body = {n: os.environ.get(n) for n in names}
+    body["AZURE_OPENAI_API_KEY_SET"] = bool(os.environ.get("AZURE_OPENAI_API_KEY"))
+    return func.HttpResponse(json.dumps(body), mimetype="application/json")
+
+
+@app.orchestration_trigger(context_name="context")
+def retry_mix(context: df.DurableOrchestrationContext):
+    """Retrying and plain activities in one task_all, then one more step (exercises task-id bookkeeping)."""
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=1000, max_number_of_attempts=3)
+    first = context.call_activity_with_retry("double", options, 1)
+    plain = context.call_activity("shout", "x")
+    second = context.call_activity_with_retry("double", options, 2)
+    results = yield context.task_all([first, plain, second])
+    last = yield context.call_activity("double", 3)
+    return [*results, last]
+
+
+@app.orchestration_trigger(context_name="context")
+def sub_retry(context: df.DurableOrchestrationContext):
+    """A sub-orchestration with retry options (its activity fails once, injected by the test)."""
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=2)
+    return (yield context.call_sub_orchestrator_with_retry("child", options, {"n": 4}))
+
+
+@app.orchestration_trigger(context_name="context")
+def long_sleeper(context: df.DurableOrchestrationContext):
+    """A 10-day timer: longer than the 6-day maximum, so the SDK splits it into pieces."""
+    start = context.current_utc_datetime
+    yield context.create_timer(start + timedelta(days=10))
+    return (context.current_utc_datetime - start).days
+
+
+@app.orchestration_trigger(context_name="context")
+def crashing(context: df.DurableOrchestrationContext):
+    """Raises after one activity."""
+    yield context.call_activity("double", 1)
+    raise ValueError("orchestrator gave up")

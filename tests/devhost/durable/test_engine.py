@@ -308,3 +308,44 @@ def test_sdk_client_status_terminate_and_purge(durable_app: App) -> None:
     durable.wait(iid)
     assert http("DELETE", f"{host.url}/api/manage/{iid}/purge").json() == {"deleted": 1}
     assert durable.status(iid).status == 404
+
+
+def test_retries_interleaved_with_other_completions_keep_task_ids_in_step(durable_app: App) -> None:
+    """Retrying and plain activities completing in mixed order still resolve to the right results."""
+    host, durable, _module = durable_app
+    host.faults.fail("double", times=2)
+    status = durable.wait(durable.start("retry_mix"))
+    assert status["output"] == [2, "X", 4, 6]
+    assert len(_events(status, "TaskFailed")) == 2
+
+
+def test_sub_orchestration_retry_runs_the_child_again(durable_app: App) -> None:
+    """call_sub_orchestrator_with_retry starts the child again after it fails."""
+    host, durable, _ = durable_app
+    host.faults.fail("double", times=1)
+    status = durable.wait(durable.start("sub_retry"))
+    assert status["output"] == 8
+    assert len(_events(status, "SubOrchestrationInstanceFailed")) == 1
+
+
+def test_timer_longer_than_the_storage_maximum_completes(durable_app: App) -> None:
+    """A 10-day timer is split by the SDK (replay schema V3) into pieces; all fire on the virtual clock."""
+    _, durable, _ = durable_app
+    status = durable.wait(durable.start("long_sleeper"))
+    assert status["output"] == 10
+    assert len(_events(status, "TimerFired")) == 3  # 3 + 3 days, then the last 4 (at most 6 per piece)
+
+
+def test_orchestrator_exception_fails_the_instance_with_its_message(durable_app: App) -> None:
+    """An exception in orchestrator code makes the instance Failed, with the message in the output."""
+    _, durable, _ = durable_app
+    status = durable.wait(durable.start("crashing"))
+    assert status["runtimeStatus"] == "Failed"
+    assert "Orchestrator function 'crashing' failed: orchestrator gave up" in status["output"]
+
+
+def test_start_can_wait_for_completion(durable_app: App) -> None:
+    """POST .../orchestrators/{name}?timeout=&pollingInterval= answers 200 with the output once done."""
+    _host, durable, _ = durable_app
+    reply = http("POST", f"{durable.base}/orchestrators/fan_out?timeout=10&pollingInterval=0.05", {"n": 4})
+    assert (reply.status, reply.json()) == (200, 12)
