@@ -84,7 +84,10 @@ class ResponsesBackend:
         """A background response to the user's message, unless one with this key exists."""
         spec = load_assistant(request.assistant.name)
         user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": request.message}]}
-        return self._respond(request.conversation, request.key, spec, request.assistant, [user],
+        # A response's input joins the conversation when it is created, even if the response then fails:
+        # a new attempt answers the conversation as it stands instead of repeating the message.
+        items = [user] if request.first_attempt else []
+        return self._respond(request.conversation, request.key, spec, request.assistant, items,
                              request.instructions, request.metadata, request.attachments)
 
     def submit_tool_outputs(self, request: SubmitToolOutputs) -> RunState:
