@@ -720,7 +720,10 @@ async def create_response(request: web.Request) -> web.Response:
             origin.pacing.polls_before_done, origin.pacing.duration_seconds, origin.pacing.started
         )
     else:
-        text = _item_text(user_items[-1]) if user_items else ""
+        # No new user message (e.g. a new attempt after a failed response): the turn is about the latest
+        # user message the conversation already holds, as a model would read it.
+        asked = user_items or [i for i in history if i["type"] == "message" and i.get("role") == "user"]
+        text = _item_text(asked[-1]) if asked else ""
         script = state.take_script(text)
         polls = (
             script.polls_before_done
