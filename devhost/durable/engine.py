@@ -876,7 +876,15 @@ class Engine:
                 group.input = input_text
                 inst.retries[task_id] = group
             scheduled.append(
-                self._schedule_sub(inst, task_id, spec.durable_name or name, child_id, input_text, now)
+                self._schedule_sub(
+                    inst,
+                    task_id,
+                    spec.durable_name or name,
+                    child_id,
+                    input_text,
+                    now,
+                    leaf.get("version") or "",
+                )
             )
         elif kind == CREATE_TIMER:
             timer_id = entry["id"] = self._next_id(inst)
@@ -955,6 +963,7 @@ class Engine:
         child_id: str | None,
         input_text: str | None,
         now: datetime,
+        version: str = "",
     ) -> dict[str, Any]:
         child = child_id or f"{inst.instance_id}:{task_id:04d}"
         created = h.event(
@@ -964,7 +973,7 @@ class Engine:
             Name=name,
             InstanceId=child,
             Input=input_text,
-            Version="",
+            Version=version,
         )
         parent = {
             "InstanceId": inst.instance_id,
@@ -973,7 +982,7 @@ class Engine:
             "TaskScheduleId": task_id,
         }
         try:
-            self.start_instance(name, child, input_text, parent=parent)
+            self.start_instance(name, child, input_text, version, parent=parent)
         except DurableError as exc:
             failed = h.event(
                 h.SUB_ORCHESTRATION_FAILED, now, TaskScheduledId=task_id, Reason=str(exc), Details=None

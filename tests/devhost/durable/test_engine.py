@@ -349,3 +349,38 @@ def test_start_can_wait_for_completion(durable_app: App) -> None:
     _host, durable, _ = durable_app
     reply = http("POST", f"{durable.base}/orchestrators/fan_out?timeout=10&pollingInterval=0.05", {"n": 4})
     assert (reply.status, reply.json()) == (200, 12)
+
+
+def test_event_raised_after_continue_as_new_reaches_the_new_generation(durable_app: App) -> None:
+    """Only events buffered in the old history are dropped: one raised to the new generation is delivered."""
+    host, durable, module = durable_app
+    host.clock.auto = False  # hold the 5-minute timeout still while the test raises the event
+    iid = durable.start("counter")
+    module.RELEASE.set()
+    poll(
+        f"{durable.base}/instances/{iid}",
+        until=lambda r: (r.json()["customStatus"] or {}).get("generation") == 1,
+    )
+    assert durable.raise_event(iid, "nudge", {"late": True}).status == 202
+    status = durable.wait(iid)
+    assert status["output"] == {"generation": 1, "total": 20, "nudged": True}
+
+
+def test_pending_timer_survives_a_restart(devhost_factory: Callable[..., DevHost], tmp_path: Path) -> None:
+    """A durable timer pending when devhost stops fires on the next devhost started on the same state."""
+    import sys
+
+    state = tmp_path / "timers.sqlite"
+    first = devhost_factory("durable_app", app_dir=APPS, state_path=state)
+    first.clock.auto = False
+    Durable(first).start("sleeper", None, "nap")
+    poll(
+        f"{Durable(first).base}/instances/nap?showHistory=true",
+        until=lambda r: any(e["EventType"] == "TimerCreated" for e in r.json()["historyEvents"]),
+    )
+    first.stop()
+    sys.modules["durable_app"].SIDE_EFFECTS.clear()
+    second = devhost_factory("durable_app", app_dir=APPS, state_path=state)
+    status = Durable(second).wait("nap")
+    assert status["runtimeStatus"] == "Completed"
+    assert sys.modules["durable_app"].SIDE_EFFECTS == []  # the activity before the timer did not run again
