@@ -765,11 +765,8 @@ class Engine:
                 f"outer layer but got size: {len(actions)}",
             )
             return
-        leaves = (
-            _flatten(actions[0])
-            if actions and isinstance(actions[0], list)
-            else _flatten(a for group in actions for a in group)
-        )
+        # V2/V3: one list of actions; V1 (older SDKs): one list per yield. Either way, leaves in order.
+        leaves = _flatten(a for group in actions for a in group)
         recorded = inst.actions
         if self.determinism_check:
             for i, old in enumerate(recorded):
