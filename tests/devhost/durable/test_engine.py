@@ -193,8 +193,8 @@ def test_purge_single_instance_and_by_filter(durable_app: App) -> None:
 
 
 def test_query_filters_by_status_prefix_and_pages(durable_app: App) -> None:
-    """Query filters on runtimeStatus and instanceIdPrefix and pages with top + continuation token."""
-    _, durable, _ = durable_app
+    """Query filters on runtimeStatus, instanceIdPrefix and created time, and pages with top + token."""
+    host, durable, _ = durable_app
     for i in range(5):
         durable.wait(durable.start("fan_out", {"n": 1}, f"q-{i}"))
     durable.start("waiter", None, "q-waiting")
@@ -213,6 +213,9 @@ def test_query_filters_by_status_prefix_and_pages(durable_app: App) -> None:
         if not token:
             break
     assert sorted(seen) == [f"q-{i}" for i in range(5)]
+    later = (host.clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert http("GET", f"{durable.base}/instances?createdTimeFrom={later}").json() == []
+    assert len(http("GET", f"{durable.base}/instances?createdTimeTo={later}&instanceIdPrefix=q-").json()) == 6
 
 
 def test_non_deterministic_orchestrator_fails_with_a_clear_error(durable_app: App) -> None:
