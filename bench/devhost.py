@@ -18,8 +18,8 @@ APPS = Path(__file__).resolve().parent.parent / "tests" / "devhost" / "apps"
 
 def _call(method: str, url: str, body: object = None) -> tuple[int, dict]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,  # noqa: S310 - loopback http
-                                 headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - loopback
     with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - loopback http
         return resp.status, json.loads(resp.read() or b"null")
 
@@ -36,9 +36,14 @@ def fan_out(width: int, state: Path | None = None) -> dict[str, object]:
         assert status["runtimeStatus"] == "Completed", status
         assert status["output"] == sum(2 * i for i in range(width)), status
         stats = host.stats()
-    return {"width": width, "state": "sqlite" if state else "memory", "episodes": stats["episodes"],
-            "replay_cpu_ms": stats["replay_cpu_ms"],
-            "activities": stats["activities_run"], "wall_ms": wall * 1000}
+    return {
+        "width": width,
+        "state": "sqlite" if state else "memory",
+        "episodes": stats["episodes"],
+        "replay_cpu_ms": stats["replay_cpu_ms"],
+        "activities": stats["activities_run"],
+        "wall_ms": wall * 1000,
+    }
 
 
 def main() -> None:
@@ -46,12 +51,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rows = [fan_out(10), fan_out(100), fan_out(100, Path(tmp) / "state.sqlite")]
     print("devhost fan-out/fan-in under the virtual clock")
-    header = (("width", 6), ("state", 7), ("episodes", 9), ("replay CPU ms", 14), ("activities", 11),
-              ("wall ms", 9))
+    header = (
+        ("width", 6),
+        ("state", 7),
+        ("episodes", 9),
+        ("replay CPU ms", 14),
+        ("activities", 11),
+        ("wall ms", 9),
+    )
     print(" ".join(f"{name:>{width}}" for name, width in header))
     for r in rows:
-        print(f"{r['width']:>6} {r['state']:>7} {r['episodes']:>9} {r['replay_cpu_ms']:>14.1f} "
-              f"{r['activities']:>11} {r['wall_ms']:>9.1f}")
+        print(
+            f"{r['width']:>6} {r['state']:>7} {r['episodes']:>9} {r['replay_cpu_ms']:>14.1f} "
+            f"{r['activities']:>11} {r['wall_ms']:>9.1f}"
+        )
 
 
 if __name__ == "__main__":

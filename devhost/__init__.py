@@ -1,0 +1,1 @@
+"""devhost: runs a Functions v2 Python app locally like `func start` + the Durable extension (see README)."""

@@ -142,6 +142,10 @@ class DevHost:
         self.rpc_port = _bound_port(rpc)
         self.url = f"http://127.0.0.1:{self.port}"
         self.rpc_url = f"http://127.0.0.1:{self.rpc_port}"
+        for spec in self.loaded.by_trigger("entityTrigger"):
+            log.warning(
+                "function %s is a durable entity: devhost does not run entities (calls to it fail)", spec.name
+            )
         await self.engine.start()
         await self._start_triggers()
         log.info(

@@ -129,19 +129,18 @@ class HostServer:
                 return web.Response(status=404)
             path = path[len(prefix) :].strip("/")
         matched: tuple[FunctionSpec, dict[str, str]] | None = None
-        method_mismatch = False
         for spec in self.host.http_functions:
             assert spec.route is not None
             params = spec.route.match(path)
             if params is None:
                 continue
             if spec.methods is not None and request.method.upper() not in spec.methods:
-                method_mismatch = True
                 continue
             matched = (spec, params)
             break
         if matched is None:
-            return web.Response(status=405 if method_mismatch else 404)
+            # The Functions host answers 404 (not 405) for a known route with another method.
+            return web.Response(status=404)
         spec, params = matched
         if spec.auth_level != "ANONYMOUS" and not _key_ok(request, self.host.function_key):
             return web.Response(status=401)

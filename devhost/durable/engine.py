@@ -600,17 +600,12 @@ class Engine:
         inst = self.instances.get(instance_id)
         ids = list(self._inbox.get(instance_id, []))
         messages = [self._work[i] for i in ids if i in self._work]
-        if inst is None or not messages:
+        if inst is None or not messages or inst.status not in ACTIVE:
             for m in messages:
                 self._forget(m)
             self.store.commit()
             return
-        for m in messages:
-            self._forget(m)
         now = self.clock.now()
-        if inst.status not in ACTIVE:
-            self.store.commit()
-            return
         terminate = next((m for m in messages if m.payload["type"] == "terminate"), None)
         if terminate is not None:
             reason = terminate.payload.get("reason")
@@ -621,6 +616,8 @@ class Engine:
                     h.EXECUTION_COMPLETED, now, OrchestrationStatus="Terminated", Result=json.dumps(reason)
                 ),
             ]
+            for m in messages:
+                self._forget(m)
             self._finish(inst, "Terminated", json.dumps(reason), now, events)
             self.store.save_instance(inst)
             self.store.commit()
@@ -644,35 +641,29 @@ class Engine:
                 (internal if self._is_retry_internal(inst, m.payload["event"]) else others).append(
                     m.payload["event"]
                 )
-        if start is None and not inst.history:
-            # Completions for an execution that was replaced; nothing to run yet.
-            self.store.commit()
-            return
         if start is not None:
             new_events.append(start.payload["event"])
         # Retry bookkeeping events go first: the SDK allocates their task ids before resuming user code, so
         # ordering them first keeps DTFx's id sequence and the SDK's in step.
         new_events.extend(internal)
         new_events.extend(others)
-        if not new_events:
+        if not new_events or (start is None and not inst.history):
+            # Nothing for the orchestrator (e.g. completions for an execution that was replaced).
+            for m in messages:
+                self._forget(m)
             self.store.commit()
             return
         segment = [h.event(h.ORCHESTRATOR_STARTED, now), *new_events]
-        scheduled: list[dict[str, Any]] = []
-        for ev in internal:
-            self._advance_retry(inst, ev, now, scheduled)
-        for ev in others:
-            self._settle_retry(inst, ev)
-        if start is not None:
-            inst.status = "Running"
         spec = self.app.orchestrator(inst.name)
         if spec is None:
+            for m in messages:
+                self._forget(m)
             self._finish(
                 inst,
                 "Failed",
                 json.dumps(f"The orchestrator function '{inst.name}' no longer exists."),
                 now,
-                segment + scheduled,
+                segment,
             )
             self.store.save_instance(inst)
             self.store.commit()
@@ -683,6 +674,17 @@ class Engine:
         )
         if self._stopped:
             return
+        # Nothing of this episode was written before this point (other commits may have happened meanwhile):
+        # the consumed messages, the instance and its new work become durable together, or not at all.
+        for m in messages:
+            self._forget(m)
+        scheduled: list[dict[str, Any]] = []
+        for ev in internal:
+            self._advance_retry(inst, ev, now, scheduled)
+        for ev in others:
+            self._settle_retry(inst, ev)
+        if start is not None:
+            inst.status = "Running"
         self.stats.episodes += 1
         self.stats.replay_cpu_ms += outcome.cpu_ms
         self._apply(inst, outcome, now, segment + scheduled)
@@ -765,11 +767,8 @@ class Engine:
                 f"outer layer but got size: {len(actions)}",
             )
             return
-        leaves = (
-            _flatten(actions[0])
-            if actions and isinstance(actions[0], list)
-            else _flatten(a for group in actions for a in group)
-        )
+        # V2/V3: one list of actions; V1 (older SDKs): one list per yield. Either way, leaves in order.
+        leaves = _flatten(a for group in actions for a in group)
         recorded = inst.actions
         if self.determinism_check:
             for i, old in enumerate(recorded):
@@ -876,7 +875,15 @@ class Engine:
                 group.input = input_text
                 inst.retries[task_id] = group
             scheduled.append(
-                self._schedule_sub(inst, task_id, spec.durable_name or name, child_id, input_text, now)
+                self._schedule_sub(
+                    inst,
+                    task_id,
+                    spec.durable_name or name,
+                    child_id,
+                    input_text,
+                    now,
+                    leaf.get("version") or "",
+                )
             )
         elif kind == CREATE_TIMER:
             timer_id = entry["id"] = self._next_id(inst)
@@ -955,6 +962,7 @@ class Engine:
         child_id: str | None,
         input_text: str | None,
         now: datetime,
+        version: str = "",
     ) -> dict[str, Any]:
         child = child_id or f"{inst.instance_id}:{task_id:04d}"
         created = h.event(
@@ -964,7 +972,7 @@ class Engine:
             Name=name,
             InstanceId=child,
             Input=input_text,
-            Version="",
+            Version=version,
         )
         parent = {
             "InstanceId": inst.instance_id,
@@ -973,7 +981,7 @@ class Engine:
             "TaskScheduleId": task_id,
         }
         try:
-            self.start_instance(name, child, input_text, parent=parent)
+            self.start_instance(name, child, input_text, version, parent=parent)
         except DurableError as exc:
             failed = h.event(
                 h.SUB_ORCHESTRATION_FAILED, now, TaskScheduledId=task_id, Reason=str(exc), Details=None

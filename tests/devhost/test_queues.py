@@ -52,6 +52,7 @@ def queues(monkeypatch: pytest.MonkeyPatch, azurite: str) -> dict[str, str]:
         "DOOMED_QUEUE": _name("doomed"),
         "ECHO_IN": _name("echo-in"),
         "ECHO_OUT": _name("echo-out"),
+        "START_QUEUE": _name("start"),
     }
     for key, value in names.items():
         monkeypatch.setenv(key, value)
@@ -145,3 +146,18 @@ def test_missing_queue_name_setting_is_a_loud_start_error(
     monkeypatch.delenv("DOOMED_QUEUE")
     with pytest.raises(ConfigError, match="DOOMED_QUEUE"):
         devhost_factory("queue_app", app_dir=APPS)
+
+
+def test_queue_trigger_starts_an_orchestration_with_the_sdk_client(
+    queue_app: tuple[DevHost, ModuleType], queues: dict[str, str], azurite: str
+) -> None:
+    """A queue-triggered function with a durable client binding starts an orchestration that completes."""
+    host, _ = queue_app
+    _send(azurite, queues["START_QUEUE"], "ada")
+    base = f"{host.url}/runtime/webhooks/durabletask"
+
+    def done() -> list[dict[str, Any]]:
+        rows = http("GET", f"{base}/instances?instanceIdPrefix=greet-&runtimeStatus=Completed").json()
+        return [r for r in rows if r["output"] == "hello ada"]
+
+    assert _wait(done)

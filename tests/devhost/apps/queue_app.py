@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 
+import azure.durable_functions as df
 import azure.functions as func
 
-app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 _lock = threading.Lock()
 RECEIVED: list[dict[str, object]] = []
@@ -54,3 +55,17 @@ def yearly(timer: func.TimerRequest) -> None:
     """A yearly timer, run on demand through the admin endpoint."""
     with _lock:
         TICKS.append(timer.past_due)
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%START_QUEUE%", connection="DevhostQueues")
+@app.durable_client_input(client_name="client")
+async def starter(msg: func.QueueMessage, client: df.DurableOrchestrationClient) -> None:
+    """Starts an orchestration per queue message (the DESIGN's queue ingress), with the SDK client."""
+    body = msg.get_body().decode("utf-8")
+    await client.start_new("greet", f"greet-{msg.id}", {"name": body})
+
+
+@app.orchestration_trigger(context_name="context")
+def greet(context: df.DurableOrchestrationContext):
+    """Greets the name in its input."""
+    return f"hello {context.get_input()['name']}"
