@@ -97,6 +97,8 @@ class HostServer:
 
     @web.middleware
     async def _track(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        # App routes do not hold the virtual clock: a handler may wait for an orchestration (a long poll),
+        # which needs timers to fire. The Durable API calls a handler makes are counted on their own.
         prefix = "/" + self.host.host_config.route_prefix.strip("/") + "/"
         counted = not request.path.startswith("/_devhost/") and not request.path.startswith(prefix)
         if counted:

@@ -20,7 +20,9 @@ from store.records import ConversationRecord, TurnRecord
 from store.tables import ConversationStore, open_store
 from triggers.schemas import AttachmentIn, ConversationView, Transcript, TurnSummary
 
-RUNNING = (df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending)
+# ContinuedAsNew is the moment between two executions of a live instance.
+RUNNING = (df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending,
+           df.OrchestrationRuntimeStatus.ContinuedAsNew)
 WAIT_POLL_SECONDS = 0.25
 STOP_TIMEOUT_SECONDS = 20.0
 
@@ -119,7 +121,14 @@ class ConversationService:
             if t.status not in FINAL_TURN_STATUSES:
                 break
             cursor = t.turn
-        await self._run(record, cursor)
+        try:
+            await self._run(record, cursor)
+        except Exception:
+            # Another request restarted it first (the host refuses to start a running id): wake that one.
+            status = await self.client.get_status(record.conversation_id)
+            if status is None or status.runtime_status not in RUNNING:
+                raise
+            await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
 
     async def _run(self, record: ConversationRecord, cursor: int) -> None:
         state = ConversationState(conversation_id=record.conversation_id, assistant=record.assistant,
