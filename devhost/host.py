@@ -301,6 +301,10 @@ class DevHost:
         )
         return data
 
+    def executions(self, instance_id: str, with_history: bool = False) -> list[dict[str, Any]]:
+        """Finished executions of an instance, oldest first: events, episodes, replay CPU ms (and history)."""
+        return [e.as_dict(with_history) for e in self.engine.executions(instance_id)]
+
     def clock_info(self) -> dict[str, Any]:
         """What GET /_devhost/clock answers."""
         from devhost.durable.history import fmt_time

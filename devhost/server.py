@@ -231,6 +231,10 @@ class HostServer:
                         400, f'fault must be {{"activity", "mode": crash_after|fail, "times"}}: {exc}'
                     )
                 return web.json_response([f.__dict__ for f in host.faults.armed()], status=201)
+        if tail.startswith("instances/") and tail.endswith("/executions") and request.method == "GET":
+            instance_id = tail[len("instances/"):-len("/executions")]
+            with_history = request.query.get("history", "false").lower() == "true"
+            return web.json_response([e.as_dict(with_history) for e in host.engine.executions(instance_id)])
         if tail == "clock" and request.method == "GET":
             return web.json_response(host.clock_info())
         if tail == "clock/advance" and request.method == "POST":

@@ -82,7 +82,7 @@ class ConversationService:
             conversation_id, message, uploaded, metadata or {}, callback_url, correlation_id, reply_queue),
             dedupe_key)
         if created:
-            await self._wake(record)
+            await self._wake(record, int(turn))
         return int(turn)
 
     def check_callback(self, callback_url: str | None) -> None:
@@ -109,10 +109,14 @@ class ConversationService:
             await self._io(self.store.add_files, conversation_id, [ref])
         return uploaded
 
-    async def _wake(self, record: ConversationRecord) -> None:
+    async def _wake(self, record: ConversationRecord, turn: int) -> None:
         status = await self.client.get_status(record.conversation_id)
         if status is not None and status.runtime_status in RUNNING:
-            await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
+            # While an earlier turn is unfinished the orchestration will read this one from the store when it
+            # is done; only an idle orchestration needs the wake-up event (which costs history).
+            previous = await self._io(self.store.get_turn, record.conversation_id, turn - 1)
+            if previous is None or previous.status in FINAL_TURN_STATUSES:
+                await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
             return
         # Not running (never started, or it failed): start again from the first unfinished turn.
         turns = await self._io(self.store.list_turns, record.conversation_id)

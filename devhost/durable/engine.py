@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import json
 import logging
@@ -102,6 +103,31 @@ class NotTerminal(DurableError):
     """Purging an instance that is still running (the extension answers 412)."""
 
     status = 412
+
+
+# How many finished executions an instance's log keeps, and how many of the newest keep their history.
+EXECUTIONS_KEPT = 5_000
+HISTORIES_KEPT = 20
+
+
+@dataclass
+class Execution:
+    """One finished execution of an instance (a `continue_as_new` ends one): what its history cost."""
+
+    execution_id: str
+    status: str
+    events: int
+    episodes: int
+    replay_cpu_ms: float
+    history: list[dict[str, Any]] | None = None
+
+    def as_dict(self, with_history: bool = False) -> dict[str, Any]:
+        """JSON-able view (the history only when asked for and still kept)."""
+        data: dict[str, Any] = {"execution_id": self.execution_id, "status": self.status, "events": self.events,
+                                "episodes": self.episodes, "replay_cpu_ms": round(self.replay_cpu_ms, 3)}
+        if with_history:
+            data["history"] = self.history
+        return data
 
 
 @dataclass
@@ -204,6 +230,10 @@ class Engine:
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._idle_since: float | None = None
+        # Per instance: the running execution's (episodes, replay ms) and the finished executions, so tests
+        # and benchmarks can see what each execution (each turn, for a continue-as-new loop) cost.
+        self._current: dict[str, list[float]] = {}
+        self._executions: dict[str, collections.deque[Execution]] = {}
 
     # ----- lifecycle -----
 
@@ -514,7 +544,20 @@ class Engine:
         self.store.commit()
         return len(victims)
 
+    def _archive(self, inst: Instance, status: str, history: list[dict[str, Any]]) -> None:
+        episodes, cpu_ms = self._current.pop(inst.instance_id, [0, 0.0])
+        log_ = self._executions.setdefault(inst.instance_id, collections.deque(maxlen=EXECUTIONS_KEPT))
+        if len(log_) >= HISTORIES_KEPT:
+            log_[-HISTORIES_KEPT].history = None
+        log_.append(Execution(inst.execution_id, status, len(history), int(episodes), cpu_ms, list(history)))
+
+    def executions(self, instance_id: str) -> list[Execution]:
+        """Finished executions of an instance, oldest first (empty once it is purged)."""
+        return list(self._executions.get(instance_id, ()))
+
     def _delete(self, inst: Instance) -> None:
+        self._executions.pop(inst.instance_id, None)
+        self._current.pop(inst.instance_id, None)
         self.instances.pop(inst.instance_id, None)
         self._drop_pending(inst.instance_id, ("timer", "message", "activity"))
         self._inbox.pop(inst.instance_id, None)
@@ -687,6 +730,9 @@ class Engine:
             inst.status = "Running"
         self.stats.episodes += 1
         self.stats.replay_cpu_ms += outcome.cpu_ms
+        current = self._current.setdefault(instance_id, [0, 0.0])
+        current[0] += 1
+        current[1] += outcome.cpu_ms
         self._apply(inst, outcome, now, segment + scheduled)
         inst.last_updated = h.fmt_time(now)
         self.store.save_instance(inst)
@@ -1004,6 +1050,7 @@ class Engine:
         self, inst: Instance, status: str, output: str | None, now: datetime, events: list[dict[str, Any]]
     ) -> None:
         inst.history.extend([*events, h.event(h.ORCHESTRATOR_COMPLETED, now)])
+        self._archive(inst, status, inst.history)
         inst.status = status
         inst.output = output
         inst.last_updated = h.fmt_time(now)
@@ -1038,6 +1085,7 @@ class Engine:
         """Start a fresh execution; events buffered in the old history are discarded (Python has no
         preserveUnprocessedEvents), while messages still queued reach the new execution."""
         self._drop_pending(inst.instance_id, ("timer",))
+        self._archive(inst, "ContinuedAsNew", [*inst.history, *segment, h.event(h.ORCHESTRATOR_COMPLETED, now)])
         inst.history = []
         inst.actions = []
         inst.retries = {}

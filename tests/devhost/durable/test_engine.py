@@ -130,6 +130,23 @@ def test_continue_as_new_discards_unprocessed_event_and_keeps_state(durable_app:
     assert status["customStatus"] == {"generation": 1, "total": 20}
 
 
+def test_each_execution_is_logged_with_its_cost(durable_app: App) -> None:
+    """A continue-as-new loop leaves one log entry per execution: its events, episodes and replay time."""
+    host, durable, module = durable_app
+    iid = durable.start("counter")
+    module.RELEASE.set()
+    durable.wait(iid)
+    executions = host.executions(iid, with_history=True)
+    assert [e["status"] for e in executions] == ["ContinuedAsNew", "Completed"]
+    for e in executions:
+        assert e["events"] == len(e["history"]) > 0
+        assert e["episodes"] >= 1
+    reply = http("GET", f"{host.url}/_devhost/instances/{iid}/executions")
+    assert [e["events"] for e in reply.json()] == [e["events"] for e in executions]
+    assert http("DELETE", f"{durable.base}/instances/{iid}").status == 200
+    assert host.executions(iid) == []
+
+
 def test_terminate_ends_a_running_instance(durable_app: App) -> None:
     """terminate makes a waiting instance Terminated with the reason as output; later events get 410."""
     _, durable, _ = durable_app

@@ -1,0 +1,58 @@
+"""The conversation orchestration over many turns: flat history, nothing lost, no secret anywhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import SECRETS, Stack
+
+TURNS = 1_000
+
+
+def test_a_thousand_turns_cost_what_one_does(stack: Stack) -> None:
+    """1,000 queued messages become 1,000 turns in order, each execution's history the size of the first's."""
+    cid = stack.start("turn 1", assistant="math-tutor").json()["conversation_id"]
+    with ThreadPoolExecutor(4) as pool:
+        turns = list(pool.map(lambda n: stack.post(cid, f"message {n}").json()["turn"], range(2, TURNS + 1)))
+    assert sorted(turns) == list(range(2, TURNS + 1))
+    asked = {turn: f"message {n}" for n, turn in enumerate(turns, start=2)}
+    last = stack.turn(cid, TURNS, timeout=600)
+    assert last["status"] == "completed"
+    assert asked[TURNS] in last["messages"][0]["content"][0]["text"]
+    view = stack.http.get(f"/api/conversations/{cid}").json()
+    assert [t["turn"] for t in view["turns"]] == list(range(1, TURNS + 1))
+    assert {t["status"] for t in view["turns"]} == {"completed"}
+    executions = [e for e in stack.host.executions(cid) if e["status"] == "ContinuedAsNew"]
+    events = [e["events"] for e in executions if e["episodes"] > 2]  # executions that ran a turn
+    assert len(events) >= TURNS
+    # The first turn also opens the backend conversation; every later turn has the same history size.
+    assert max(events[1:]) == min(events[1:])
+    assert events[-1] <= events[0]
+
+
+def test_no_secret_reaches_logs_status_inputs_outputs_or_history(stack: Stack, backend: str,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """The api key, the Logic App sig and the webhook secret appear nowhere a person or a log could read."""
+    caplog.set_level(logging.DEBUG)
+    resp = stack.start("What is the value of my portfolio?", assistant="portfolio")
+    cid = resp.json()["conversation_id"]
+    stack.turn(cid, 1)
+    email = stack.post(cid, "Send an HTML email report to jane@example.com").json()["turn"]
+    assert stack.turn(cid, email)["tool_calls"][0]["status"] == "succeeded"
+    status = stack.http.get(f"/runtime/webhooks/durabletask/instances/{cid}",
+                            params={"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"})
+    seen = {
+        "logs": caplog.text,
+        "durable status": status.text,
+        "histories": json.dumps(stack.host.executions(cid, with_history=True)),
+        "turns": json.dumps([stack.turn(cid, n) for n in (1, email)]),
+        "transcript": stack.http.get(f"/api/conversations/{cid}/messages").text,
+    }
+    assert "get_stock_price" in seen["histories"]  # the history really holds the turn
+    for where, text in seen.items():
+        for secret in SECRETS:
+            assert secret not in text, f"{secret[:8]}... leaked into {where}"
