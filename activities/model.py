@@ -9,10 +9,16 @@ import azure.durable_functions as df
 from activities.common import backend, model_call
 from assistants.catalog import load_assistant
 from core import names
+from core.errors import BackendError
 from core.records import ErrorInfo, RunRef, RunState, StartTurn, SubmitToolOutputs
 from store.tables import open_store
 
 bp = df.Blueprint()
+
+
+def _raise(error: ErrorInfo) -> Any:
+    # Nothing sensible to return: the turn fails with what the service said.
+    raise BackendError(error.code, error.message, retryable=False)
 
 
 def _failed(ref: RunRef) -> Any:
@@ -21,23 +27,26 @@ def _failed(ref: RunRef) -> Any:
 
 @bp.function_name(names.PREPARE_ASSISTANT)
 @bp.activity_trigger(input_name="payload")
-def prepare_assistant(payload: dict) -> dict[str, Any]:
+def prepare_assistant(payload: dict) -> Any:
     """Sync the assistant (files, definition) to the backend; a no-op when nothing changed."""
     spec = load_assistant(payload["assistant"])
-    return backend(payload["backend"]).prepare(spec, open_store().ledger()).to_json()
+    model = backend(payload["backend"])
+    return model_call(lambda: model.prepare(spec, open_store().ledger()).to_json(), _raise)
 
 
 @bp.function_name(names.OPEN_CONVERSATION)
 @bp.activity_trigger(input_name="payload")
-def open_conversation(payload: dict) -> str:
+def open_conversation(payload: dict) -> Any:
     """The conversation's thread/conversation at the backend, created once and remembered."""
     store = open_store()
     conversation_id = payload["conversation_id"]
     record = store.get_conversation(conversation_id)
     if record is not None and record.backend_conversation:
         return record.backend_conversation
-    created = backend(payload["backend"]).create_conversation({"conversation_id": conversation_id})
-    store.set_backend_conversation(conversation_id, created)
+    model = backend(payload["backend"])
+    created = model_call(lambda: model.create_conversation({"conversation_id": conversation_id}), _raise)
+    if isinstance(created, str):
+        store.set_backend_conversation(conversation_id, created)
     return created
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from activities.common import backend, log, model_call
+from activities.common import backend, log
 from core import names
+from core.errors import BackendError
 from core.records import CompleteTurn, Turn, TurnOutput, TurnRequest
 from store.tables import open_store
 
@@ -40,8 +41,12 @@ def complete_turn(payload: dict) -> dict[str, Any]:
     done = CompleteTurn.from_json(payload)
     output = TurnOutput()
     if done.refs:
-        model = backend(done.backend)
-        output = model_call(lambda: model.collect(done.refs), lambda error: TurnOutput())
+        try:
+            output = backend(done.backend).collect(done.refs)
+        except BackendError as exc:
+            if exc.retryable:
+                raise  # the activity is retried by the orchestration's retry policy
+            log.warning("could not collect the messages of turn %s/%d: %s", done.conversation_id, done.turn, exc.code)
     turn = Turn(conversation_id=done.conversation_id, turn=done.turn, status=done.status, messages=output.messages,
                 tool_calls=done.tool_calls, error=done.error, usage=output.usage, backend=done.backend)
     store = open_store()

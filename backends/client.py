@@ -14,9 +14,10 @@ if TYPE_CHECKING:
     from openai import AzureOpenAI, OpenAI
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
-# One SDK call's budget; the SDK itself retries 429/5xx/connection errors twice before we see them.
+# One SDK call's budget. The SDK does not retry: a 429's Retry-After (up to a minute) is waited out by the
+# orchestration with a durable timer, not by an activity sleeping (which bills and holds a worker).
 REQUEST_TIMEOUT_SECONDS = 30.0
-SDK_MAX_RETRIES = 2
+SDK_MAX_RETRIES = 0
 
 _clients: dict[tuple[Any, ...], Any] = {}
 _lock = threading.Lock()
@@ -100,7 +101,8 @@ def classify(exc: Exception) -> BackendError:
     if isinstance(exc, openai.APIConnectionError):
         return BackendError("connection_error", "the model service could not be reached", retryable=True)
     if isinstance(exc, openai.RateLimitError):
-        return BackendError(code or "rate_limit_exceeded", message or "rate limited", retryable=True,
+        # Azure answers code "429" (or "RateLimitReached"); our taxonomy says rate_limit_exceeded.
+        return BackendError("rate_limit_exceeded", message or "rate limited", retryable=True,
                             status=429, retry_after=_retry_after(exc))
     if isinstance(exc, openai.InternalServerError):
         return BackendError(code or "server_error", message or "the model service failed", retryable=True,

@@ -216,6 +216,24 @@ class TurnOutput(Record):
     usage: dict[str, Any] | None = None
 
 
+class RetryLater(Record):
+    """A model activity's answer when the service is throttling or failing for now: wait, then call again.
+
+    The orchestration waits with a durable timer (free, and instant under a virtual clock) instead of
+    an activity sleeping through a long Retry-After.
+    """
+
+    retry_after_seconds: float | None = None
+    error: ErrorInfo
+
+    @classmethod
+    def parse(cls, data: Any) -> RetryLater | None:
+        """The RetryLater in an activity result, if that is what it is."""
+        if isinstance(data, dict) and "retry_after_seconds" in data and "error" in data:
+            return cls.from_json(data)
+        return None
+
+
 # --- the conversation orchestration's own state --------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from core.records import (
     ConversationState,
     ErrorInfo,
     PreparedAssistant,
+    RetryLater,
     RunRef,
     RunState,
     StartTurn,
@@ -36,6 +37,9 @@ RETRYABLE_RUN_ERRORS = frozenset({"rate_limit_exceeded", "server_error"})
 EXPIRY_MARGIN_SECONDS = 15.0
 # Polls of a run being cancelled before we stop waiting for `cancelled`.
 CANCEL_POLLS = 5
+# How long one model call may keep waiting out a throttled or failing service (then the turn fails).
+MODEL_RETRY_BUDGET_SECONDS = 300.0
+MAX_RETRY_WAIT_SECONDS = 60.0
 CUSTOM_STATUS_TOOLS = 20
 
 Task = Any  # the Durable SDK's TaskBase; kept loose so this module stays free of SDK internals
@@ -88,10 +92,10 @@ class TurnRunner:
             self.report("preparing")
             yield self.activity(names.MARK_TURN, {"conversation_id": self.request.conversation_id,
                                                   "turn": self.request.turn, "status": "running"})
-            prepared = PreparedAssistant.from_json((yield self.activity(
+            prepared = PreparedAssistant.from_json((yield from self.model(
                 names.PREPARE_ASSISTANT, {"assistant": self.state.assistant, "backend": self.state.backend})))
             if self.backend_conversation is None:
-                self.backend_conversation = yield self.activity(
+                self.backend_conversation = yield from self.model(
                     names.OPEN_CONVERSATION, {"conversation_id": self.state.conversation_id,
                                               "backend": self.state.backend})
             final = yield from self.runs(prepared)
@@ -109,7 +113,8 @@ class TurnRunner:
         final: RunState | None = None
         for attempt in range(1, self.config.max_run_attempts + 1):
             self.report("starting", attempt=attempt)
-            started = RunState.from_json((yield self.activity(names.START_RUN, self.start_request(prepared, attempt))))
+            request = self.start_request(prepared, attempt)
+            started = RunState.from_json((yield from self.model(names.START_RUN, request)))
             if started.ref.run_id:
                 self.refs.append(started.ref)
             final = yield from self.drive(started, prepared)
@@ -148,7 +153,8 @@ class TurnRunner:
                 self.report("submitting", round=rounds)
                 key = f"{self.ctx.instance_id}:{self.request.turn}:{state.ref.run_id}:{rounds}"
                 submit = SubmitToolOutputs(key=key, ref=state.ref, assistant=prepared, outputs=outputs)
-                state = RunState.from_json((yield self.activity(names.SUBMIT_TOOL_OUTPUTS, submit.to_json())))
+                state = RunState.from_json(
+                    (yield from self.model(names.SUBMIT_TOOL_OUTPUTS, submit.to_json(), state.ref)))
                 if state.ref not in self.refs:
                     self.refs.append(state.ref)
                 phase_started = self.ctx.current_utc_datetime
@@ -156,7 +162,7 @@ class TurnRunner:
             elapsed = (self.ctx.current_utc_datetime - phase_started).total_seconds()
             self.report("polling", run_status=state.status, polls=polls)
             yield from self.wait(next_poll_delay(elapsed, state.poll_after_ms, self.config), state.ref)
-            state = RunState.from_json((yield self.activity(names.POLL_RUN, state.ref.to_json())))
+            state = RunState.from_json((yield from self.model(names.POLL_RUN, state.ref.to_json(), state.ref)))
             polls += 1
         return state
 
@@ -220,10 +226,13 @@ class TurnRunner:
 
     # --- waiting, cancelling, reporting -------------------------------------------------------
 
-    def wait(self, seconds: float, ref: RunRef | None) -> Flow:
+    def wait(self, seconds: float, ref: RunRef | None, cancellable: bool = True) -> Flow:
         """A durable timer raced against cancel; past the turn deadline the run is cancelled instead."""
         ctx = self.ctx
         fire_at = ctx.current_utc_datetime + timedelta(seconds=seconds)
+        if not cancellable:
+            yield ctx.create_timer(fire_at)
+            return
         if fire_at >= self.deadline:
             if ref is not None:
                 yield from self.cancel_run(ref)
@@ -240,16 +249,38 @@ class TurnRunner:
     def cancel_run(self, ref: RunRef) -> Flow:
         """Cancel the run at the service and wait (briefly) until it says `cancelled`."""
         self.report("cancelling")
-        state = RunState.from_json((yield self.activity(names.CANCEL_RUN, ref.to_json())))
-        for _ in range(CANCEL_POLLS):
-            if state.status in TERMINAL_RUN_STATUSES:
-                break
-            yield self.ctx.create_timer(self.ctx.current_utc_datetime + timedelta(seconds=self.config.poll_min_seconds))
-            state = RunState.from_json((yield self.activity(names.POLL_RUN, ref.to_json())))
+        try:
+            state = RunState.from_json((yield from self.model(names.CANCEL_RUN, ref.to_json(), cancellable=False)))
+            for _ in range(CANCEL_POLLS):
+                if state.status in TERMINAL_RUN_STATUSES:
+                    break
+                yield self.ctx.create_timer(
+                    self.ctx.current_utc_datetime + timedelta(seconds=self.config.poll_min_seconds))
+                state = RunState.from_json((yield from self.model(names.POLL_RUN, ref.to_json(), cancellable=False)))
+        except TurnStopped:
+            pass  # the service would not answer in time: the turn ends as decided all the same
 
     def activity(self, name: str, payload: Any) -> Task:
         """Call an activity with the transient-failure retry policy."""
         return self.ctx.call_activity_with_retry(name, ACTIVITY_RETRY, payload)
+
+    def model(self, name: str, payload: Any, ref: RunRef | None = None, cancellable: bool = True) -> Flow:
+        """Call a model activity; while the service throttles or fails, wait it out with durable timers."""
+        waited, attempt = 0.0, 0
+        while True:
+            attempt += 1
+            result = yield self.activity(name, payload)
+            retry = RetryLater.parse(result)
+            if retry is None:
+                return result
+            # At least the service's Retry-After, and longer each time it keeps refusing: 1, 2, 4 ... 60 s.
+            delay = max(retry.retry_after_seconds or 0.0, 2.0 ** (attempt - 1))
+            delay = min(delay, MAX_RETRY_WAIT_SECONDS)
+            if waited + delay > MODEL_RETRY_BUDGET_SECONDS:
+                raise TurnStopped("failed", retry.error)
+            waited += delay
+            self.report("waiting_for_service", error=retry.error.code, retry_in_seconds=delay, attempt=attempt)
+            yield from self.wait(delay, ref, cancellable=cancellable)
 
     def report(self, phase: str, **details: Any) -> None:
         """Custom status: where the turn is (no message text, no secrets, well under 16 KB)."""

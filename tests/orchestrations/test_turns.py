@@ -122,6 +122,15 @@ def test_rate_limit_storm_is_ridden_out(stack: Stack, backend: str) -> None:
     assert delta(before, after, "runs_started") == 1
 
 
+def test_long_retry_after_is_waited_out_with_durable_timers(stack: Stack, backend: str) -> None:
+    """A 30 s Retry-After is honoured by the orchestration's timers (virtual time passes), not by sleeping."""
+    stack.emulator.add_fault({"path_regex": "/openai/", "status": 429, "retry_after": 30, "times": 2})
+    started = stack.host.clock.now()
+    turn = stack.converse("What is 5 times 5?", assistant="math-tutor")
+    assert turn["status"] == "completed"
+    assert (stack.host.clock.now() - started).total_seconds() >= 60
+
+
 def test_cancel_mid_run_cancels_the_run(stack: Stack, backend: str) -> None:
     """POST cancel while the run is in progress: the turn ends cancelled and so does the run at the service."""
     word = marker()
