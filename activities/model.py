@@ -10,10 +10,12 @@ from activities.common import backend, model_call
 from assistants.catalog import load_assistant
 from core import names
 from core.errors import BackendError
-from core.records import ErrorInfo, RunRef, RunState, StartTurn, SubmitToolOutputs
+from core.records import ErrorInfo, PreparedAssistant, RunRef, RunState, StartTurn, SubmitToolOutputs
 from store.tables import open_store
 
 bp = df.Blueprint()
+# Knowledge files already recorded in the file index by this process.
+_registered: set[tuple[str, str]] = set()
 
 
 def _raise(error: ErrorInfo) -> Any:
@@ -31,7 +33,16 @@ def prepare_assistant(payload: dict) -> Any:
     """Sync the assistant (files, definition) to the backend; a no-op when nothing changed."""
     spec = load_assistant(payload["assistant"])
     model = backend(payload["backend"])
-    return model_call(lambda: model.prepare(spec, open_store().ledger()).to_json(), _raise)
+    store = open_store()
+    prepared = model_call(lambda: model.prepare(spec, store.ledger()), _raise)
+    if isinstance(prepared, PreparedAssistant):
+        # Cited knowledge documents are served by /api/files like the conversation's own files.
+        known = {(prepared.backend, f.file_id) for f in prepared.knowledge_files}
+        if not known <= _registered:
+            store.add_assistant_files(spec.name, prepared.backend, prepared.knowledge_files)
+            _registered.update(known)
+        return prepared.to_json()
+    return prepared
 
 
 @bp.function_name(names.OPEN_CONVERSATION)

@@ -13,6 +13,8 @@ from backends import files as file_sync
 from backends.base import CREATED_BY, META_CREATED_BY, META_HASH, META_NAME, META_TURN_KEY, SyncLedger
 from backends.client import assistants_client, delete_quietly, header_int, translated_errors
 from backends.content import content_type, file_url, image, text
+from backends.knowledge import delete_store, sync_knowledge
+from core.errors import BackendError
 from core.records import (
     Content,
     ErrorInfo,
@@ -55,14 +57,22 @@ class AssistantsBackend:
         with translated_errors():
             file_ids = file_sync.sync_files(self.name, spec, ledger, self._upload_assistant_file,
                                             self._delete_file, self._file_exists)
+            knowledge = sync_knowledge(self.name, self.client, spec, ledger, self._upload_assistant_file,
+                                       self._file_exists)
+            resources: dict[str, Any] = {}
+            if spec.code_interpreter:
+                resources["code_interpreter"] = {"file_ids": file_ids}
+            if knowledge.vector_store_ids:
+                resources["file_search"] = {"vector_store_ids": knowledge.vector_store_ids}
             definition: dict[str, Any] = {
                 "name": spec.display_name,
                 "instructions": spec.instructions,
                 "model": self.settings.openai_deployment,
                 "tools": self._tools(spec),
-                "tool_resources": {"code_interpreter": {"file_ids": file_ids}} if spec.code_interpreter else {},
+                "tool_resources": resources,
             }
-            digest = file_sync.digest(spec.definition_hash(), file_ids, self.settings.openai_deployment)
+            digest = file_sync.digest(spec.definition_hash(), file_ids, knowledge.vector_store_ids,
+                                      self.settings.openai_deployment)
             metadata = {META_NAME: spec.name, META_HASH: digest, META_CREATED_BY: CREATED_BY}
             key = f"{self.name}:assistant:{spec.name}"
             known = ledger.get(key)
@@ -75,7 +85,9 @@ class AssistantsBackend:
                 self.client.beta.assistants.update(assistant_id, metadata=metadata, **definition)
             ledger.put(key, {"id": assistant_id, "hash": digest})
         return PreparedAssistant(name=spec.name, backend=self.name, assistant_id=assistant_id, file_ids=file_ids,
-                                 tool_activities=spec.tool_activities(), run_instructions=spec.run_instructions)
+                                 vector_store_ids=knowledge.vector_store_ids, knowledge_files=knowledge.files,
+                                 ingesting=knowledge.ingesting, tool_activities=spec.tool_activities(),
+                                 run_instructions=spec.run_instructions)
 
     def _tools(self, spec: AssistantSpec) -> list[dict[str, Any]]:
         tools: list[dict[str, Any]] = [t.schema() for t in spec.function_tools()]
@@ -214,7 +226,18 @@ class AssistantsBackend:
         return data, content_type(file.filename, data)
 
     def delete_conversation(self, conversation: str, files: list[FileRef]) -> None:
-        """Delete the thread and the files uploaded or generated in it; already gone is fine."""
+        """Delete the thread, the vector store its attachments made, and its files; already gone is fine."""
+        stores: list[str] = []
+        try:
+            with translated_errors():
+                thread = self.client.beta.threads.retrieve(conversation)
+            search = getattr(thread.tool_resources, "file_search", None) if thread.tool_resources else None
+            stores = list(getattr(search, "vector_store_ids", None) or [])
+        except BackendError as exc:
+            if exc.status != 404:
+                raise
+        for store in stores:  # made by the service for files attached to our messages
+            delete_store(self.client, store)
         delete_quietly(lambda: self.client.beta.threads.delete(conversation))
         for f in files:
             delete_quietly(lambda f=f: self.client.files.delete(f.file_id))  # type: ignore[misc]
@@ -252,6 +275,7 @@ def _message_content(msg: Any) -> tuple[list[Content], list[FileRef]]:
                 elif a.type == "file_citation":
                     annotations.append({"type": "file_citation", "text": a.text, "file_id": a.file_citation.file_id,
                                         "quote": getattr(a.file_citation, "quote", None),
+                                        "url": file_url(a.file_citation.file_id),
                                         "start_index": a.start_index, "end_index": a.end_index})
             content.append(text(part.text.value, annotations))
         elif part.type == "image_file":

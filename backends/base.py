@@ -14,6 +14,7 @@ META_HASH = "da_hash"
 META_TURN_KEY = "da_turn_key"
 META_LAST_KEY = "da_last_key"
 META_LAST_RESPONSE = "da_last_response"
+META_VECTOR_STORE = "da_vector_store"
 META_CREATED_BY = "da_created_by"
 CREATED_BY = "durable-assistants"
 

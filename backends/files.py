@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
 from assistants.catalog import AssistantSpec, file_hash
 from backends.base import SyncLedger
@@ -12,11 +13,15 @@ from core.errors import BackendError
 
 
 def sync_files(backend: str, spec: AssistantSpec, ledger: SyncLedger, upload: Callable[[str, bytes], str],
-               delete: Callable[[str], None], exists: Callable[[str], bool]) -> list[str]:
-    """File ids for the assistant's files, uploading only new, changed or vanished ones (each under its own name)."""
+               delete: Callable[[str], None], exists: Callable[[str], bool], *,
+               paths: tuple[Path, ...] | None = None, kind: str = "file") -> list[str]:
+    """File ids for the assistant's files (or `paths`), uploading only new, changed or vanished ones.
+
+    Each file is uploaded under its own name; `delete` gets the id of a version that was replaced.
+    """
     ids = []
-    for path in spec.files:
-        key = f"{backend}:file:{spec.name}:{path.name}"
+    for path in spec.files if paths is None else paths:
+        key = f"{backend}:{kind}:{spec.name}:{path.name}"
         digest = file_hash(path)
         known = ledger.get(key)
         if known and known.get("hash") == digest and exists(str(known["id"])):

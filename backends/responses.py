@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from assistants.catalog import AssistantSpec, load_assistant
 from backends import files as file_sync
-from backends.base import CREATED_BY, META_CREATED_BY, META_LAST_KEY, META_LAST_RESPONSE, SyncLedger
+from backends.base import CREATED_BY, META_CREATED_BY, META_LAST_KEY, META_LAST_RESPONSE, META_VECTOR_STORE, SyncLedger
 from backends.client import delete_quietly, header_int, responses_client, translated_errors
-from backends.content import content_type, image, text
+from backends.content import content_type, file_url, image, text
+from backends.knowledge import attach, conversation_store, delete_store, sync_knowledge
+from core.errors import BackendError
 from core.records import (
     Attachment,
     Content,
@@ -51,8 +52,11 @@ class ResponsesBackend:
         with translated_errors():
             file_ids = file_sync.sync_files(self.name, spec, ledger, self._upload_file, self._delete_file,
                                             self._file_exists)
+        knowledge = sync_knowledge(self.name, self.client, spec, ledger, self._upload_file, self._file_exists)
         return PreparedAssistant(name=spec.name, backend=self.name, file_ids=file_ids,
-                                 tool_activities=spec.tool_activities(), run_instructions=spec.run_instructions)
+                                 vector_store_ids=knowledge.vector_store_ids, knowledge_files=knowledge.files,
+                                 ingesting=knowledge.ingesting, tool_activities=spec.tool_activities(),
+                                 run_instructions=spec.run_instructions)
 
     def _upload_file(self, filename: str, data: bytes) -> str:
         return str(self.client.files.create(file=(filename, data), purpose="assistants").id)
@@ -101,35 +105,41 @@ class ResponsesBackend:
     def _respond(self, conversation: str, key: str, spec: AssistantSpec, prepared: PreparedAssistant,
                  items: list[dict[str, Any]], run_instructions: str, metadata: dict[str, str],
                  attachments: list[Attachment]) -> RunState:
-        def create() -> Any:
-            return self.client.responses.create(
+        # The Responses API cannot list responses, so the conversation's metadata is the ledger:
+        # a retry with the same key finds the response its first attempt created.
+        with translated_errors():
+            meta = self._metadata(conversation)
+            if meta.get(META_LAST_KEY) == key and meta.get(META_LAST_RESPONSE):
+                return self.poll(RunRef(backend=self.name, conversation=conversation,
+                                        run_id=meta[META_LAST_RESPONSE]))
+            searchable = [a.file_id for a in attachments if "file_search" in a.tools]
+            if searchable and not meta.get(META_VECTOR_STORE):
+                # Files attached for file_search go to a vector store of the conversation (the Assistants API
+                # makes one per thread by itself; here it is ours to make, remember and delete).
+                meta[META_VECTOR_STORE] = conversation_store(self.client, conversation)
+                self.client.conversations.update(conversation, metadata=meta)
+            if searchable:
+                attach(self.client, meta[META_VECTOR_STORE], searchable)
+            stores = [*prepared.vector_store_ids, *([meta[META_VECTOR_STORE]] if meta.get(META_VECTOR_STORE) else [])]
+            response = self.client.responses.create(
                 model=self.settings.openai_deployment,
                 conversation=conversation,
                 input=items,  # type: ignore[arg-type]
                 instructions="\n\n".join(p for p in (spec.instructions, run_instructions) if p),
-                tools=self._tools(spec, prepared, attachments),  # type: ignore[arg-type]
+                tools=self._tools(spec, prepared, attachments, stores),  # type: ignore[arg-type]
                 background=True,
                 store=True,
                 metadata={**metadata, META_LAST_KEY: key},
             )
-
-        return self._adopt_or_create(conversation, key, create)
-
-    def _adopt_or_create(self, conversation: str, key: str, create: Callable[[], Any]) -> RunState:
-        # The Responses API cannot list responses, so the conversation's metadata is the ledger:
-        # a retry with the same key finds the response its first attempt created.
-        with translated_errors():
-            meta: dict[str, str] = dict(self.client.conversations.retrieve(conversation).metadata or {})  # type: ignore[call-overload]
-            if meta.get(META_LAST_KEY) == key and meta.get(META_LAST_RESPONSE):
-                return self.poll(RunRef(backend=self.name, conversation=conversation,
-                                        run_id=meta[META_LAST_RESPONSE]))
-            response = create()
             self.client.conversations.update(conversation, metadata={**meta, META_LAST_KEY: key,
                                                                       META_LAST_RESPONSE: response.id})
         return self._state(response, conversation)
 
-    def _tools(self, spec: AssistantSpec, prepared: PreparedAssistant,
-               attachments: list[Attachment]) -> list[dict[str, Any]]:
+    def _metadata(self, conversation: str) -> dict[str, str]:
+        return dict(self.client.conversations.retrieve(conversation).metadata or {})  # type: ignore[call-overload]
+
+    def _tools(self, spec: AssistantSpec, prepared: PreparedAssistant, attachments: list[Attachment],
+               vector_stores: list[str]) -> list[dict[str, Any]]:
         tools: list[dict[str, Any]] = [
             {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters,
              "strict": False}
@@ -139,8 +149,8 @@ class ResponsesBackend:
             extra = [a.file_id for a in attachments if "code_interpreter" in a.tools]
             tools.append({"type": "code_interpreter",
                           "container": {"type": "auto", "file_ids": [*prepared.file_ids, *extra]}})
-        if spec.file_search and prepared.vector_store_ids:
-            tools.append({"type": "file_search", "vector_store_ids": prepared.vector_store_ids})
+        if vector_stores:
+            tools.append({"type": "file_search", "vector_store_ids": vector_stores})
         return tools
 
     def poll(self, ref: RunRef) -> RunState:
@@ -204,7 +214,16 @@ class ResponsesBackend:
         return data, content_type(file.filename, data)
 
     def delete_conversation(self, conversation: str, files: list[FileRef]) -> None:
-        """Delete the conversation, its uploaded files and its generated container files."""
+        """Delete the conversation, its vector store, its uploaded files and its generated container files."""
+        try:
+            with translated_errors():
+                store = self._metadata(conversation).get(META_VECTOR_STORE)
+        except BackendError as exc:
+            if exc.status != 404:
+                raise
+            store = None
+        if store:
+            delete_store(self.client, store)
         delete_quietly(lambda: self.client.conversations.delete(conversation))
         for f in files:
             if f.container:
@@ -251,7 +270,7 @@ def _message_content(item: Any) -> tuple[list[Content], list[FileRef]]:
                 if a.filename.lower().endswith(IMAGE_SUFFIXES):
                     images.append(image(a.file_id))
             elif a.type == "file_citation":
-                annotations.append({"type": "file_citation", "file_id": a.file_id,
+                annotations.append({"type": "file_citation", "file_id": a.file_id, "url": file_url(a.file_id),
                                     "filename": getattr(a, "filename", None), "index": getattr(a, "index", None)})
             elif a.type == "url_citation":
                 annotations.append({"type": "url_citation", "url": a.url, "title": a.title})

@@ -143,6 +143,9 @@ class PreparedAssistant(Record):
     tool_activities: dict[str, str] = Field(default_factory=dict)
     # Per-run instructions template; the orchestration fills `{now}` from its own clock.
     run_instructions: str = ""
+    # Knowledge documents (file_search) and whether the service is still indexing them.
+    knowledge_files: list[FileRef] = Field(default_factory=list)
+    ingesting: bool = False
 
 
 class RunRef(Record):

@@ -37,6 +37,8 @@ RETRYABLE_RUN_ERRORS = frozenset({"rate_limit_exceeded", "server_error"})
 EXPIRY_MARGIN_SECONDS = 15.0
 # Polls of a run being cancelled before we stop waiting for `cancelled`.
 CANCEL_POLLS = 5
+# Looks at a knowledge vector store still being indexed before the turn goes ahead without waiting more.
+INGESTION_CHECKS = 12
 # How long one model call may keep waiting out a throttled or failing service (then the turn fails).
 MODEL_RETRY_BUDGET_SECONDS = 300.0
 MAX_RETRY_WAIT_SECONDS = 60.0
@@ -92,8 +94,7 @@ class TurnRunner:
             self.report("preparing")
             yield self.activity(names.MARK_TURN, {"conversation_id": self.request.conversation_id,
                                                   "turn": self.request.turn, "status": "running"})
-            prepared = PreparedAssistant.from_json((yield from self.model(
-                names.PREPARE_ASSISTANT, {"assistant": self.state.assistant, "backend": self.state.backend})))
+            prepared = yield from self.prepare()
             if self.backend_conversation is None:
                 self.backend_conversation = yield from self.model(
                     names.OPEN_CONVERSATION, {"conversation_id": self.state.conversation_id,
@@ -107,6 +108,18 @@ class TurnRunner:
         self.report("completing", turn_status=status)
         return CompleteTurn(conversation_id=self.request.conversation_id, turn=self.request.turn, status=status,
                             refs=self.refs, tool_calls=self.tool_calls, error=error, backend=self.state.backend)
+
+    def prepare(self) -> Flow:
+        """Sync the assistant; while the service still indexes its knowledge, wait (briefly) and look again."""
+        payload = {"assistant": self.state.assistant, "backend": self.state.backend}
+        prepared = PreparedAssistant.from_json((yield from self.model(names.PREPARE_ASSISTANT, payload)))
+        for attempt in range(INGESTION_CHECKS):
+            if not prepared.ingesting:
+                break
+            self.report("indexing_knowledge", attempt=attempt + 1)
+            yield from self.wait(min(2.0 * (attempt + 1), 10.0), None)
+            prepared = PreparedAssistant.from_json((yield from self.model(names.PREPARE_ASSISTANT, payload)))
+        return prepared
 
     def runs(self, prepared: PreparedAssistant) -> Flow:
         """Start runs until one ends in a state that a new run would not change."""

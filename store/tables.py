@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -197,12 +198,19 @@ class ConversationStore:
             self.table.upsert_entity({"PartitionKey": FILES, "RowKey": f.file_id, "conversation_id": conversation_id,
                                       "data": f.model_dump_json()})
 
-    def find_file(self, file_id: str) -> tuple[str, FileRef] | None:
-        """The conversation a file belongs to, and the file."""
+    def add_assistant_files(self, assistant: str, backend: str, files: list[FileRef]) -> None:
+        """Record an assistant's knowledge documents (cited in answers, so /api/files serves them)."""
+        for f in files:
+            self.table.upsert_entity({"PartitionKey": FILES, "RowKey": f.file_id, "conversation_id": "",
+                                      "assistant": assistant, "backend": backend, "data": f.model_dump_json()})
+
+    def find_file(self, file_id: str) -> FileOwner | None:
+        """Whose a file is (a conversation's, or an assistant's knowledge) and the file."""
         entity = self._get(FILES, file_id) if _valid_key(file_id) else None
         if entity is None:
             return None
-        return str(entity["conversation_id"]), FileRef.model_validate_json(entity["data"])
+        return FileOwner(conversation_id=entity.get("conversation_id") or None, assistant=entity.get("assistant"),
+                         file=FileRef.model_validate_json(entity["data"]))
 
     def files_of(self, conversation_id: str) -> list[FileRef]:
         """Every file recorded for the conversation."""
@@ -231,6 +239,15 @@ class ConversationStore:
 
     def _delete(self, pk: str, rk: str) -> None:
         self.table.delete_entity(pk, rk)
+
+
+@dataclass(frozen=True)
+class FileOwner:
+    """A file and what it belongs to: a conversation, or an assistant (knowledge)."""
+
+    conversation_id: str | None
+    assistant: str | None
+    file: FileRef
 
 
 class TableLedger:

@@ -11,9 +11,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from assistants.catalog import load_assistant
+from backends.content import content_type
 from backends.factory import get_backend
 from core import names
-from core.errors import Conflict, InvalidRequest, NotFound
+from core.errors import Conflict, InvalidRequest, NotFound, RequestError
 from core.records import FINAL_TURN_STATUSES, Attachment, ConversationState, Message, TextContent, Turn, TurnConfig
 from core.settings import Settings, load_settings
 from store.records import ConversationRecord, TurnRecord
@@ -29,6 +30,18 @@ STOP_TIMEOUT_SECONDS = 20.0
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def knowledge_document(assistant: str, filename: str) -> tuple[bytes, str]:
+    """The bytes of one of an assistant's knowledge documents."""
+    try:
+        spec = load_assistant(assistant)
+    except RequestError:
+        raise NotFound(f"file of assistant {assistant!r} is no longer available") from None
+    path = next((p for p in spec.knowledge if p.name == filename), None)
+    if path is None:
+        raise NotFound(f"document {filename!r} is no longer in assistant {assistant!r}")
+    return path.read_bytes(), content_type(filename, b"")
 
 
 def turn_config(settings: Settings) -> TurnConfig:
@@ -242,8 +255,11 @@ class ConversationService:
         found = await self._io(self.store.find_file, file_id)
         if found is None:
             raise NotFound(f"file {file_id} does not exist")
-        conversation_id, ref = found
-        record = await self.conversation_record(conversation_id)
+        if found.conversation_id is None:
+            # An assistant's knowledge document: served from this app's own copy (the service does not
+            # let files uploaded for assistants be downloaded).
+            return knowledge_document(found.assistant or "", found.file.filename)
+        record = await self.conversation_record(found.conversation_id)
         model = get_backend(self.settings, record.backend)
-        data, content_type = await self._io(model.download, ref)
+        data, content_type = await self._io(model.download, found.file)
         return data, content_type
