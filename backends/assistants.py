@@ -242,6 +242,17 @@ class AssistantsBackend:
         for f in files:
             delete_quietly(lambda f=f: self.client.files.delete(f.file_id))  # type: ignore[misc]
 
+    def forget_assistant(self, name: str, ledger: SyncLedger) -> list[str]:
+        """Delete the assistant object, its vector store and its files (those the ledger records)."""
+        deleted = file_sync.forget(self.name, name, ledger, self._delete_file,
+                                   lambda store: delete_store(self.client, store))
+        known = ledger.get(f"{self.name}:assistant:{name}")
+        if known and known.get("id"):
+            delete_quietly(lambda: self.client.beta.assistants.delete(known["id"]))
+            deleted.append(str(known["id"]))
+        ledger.delete(f"{self.name}:assistant:{name}")
+        return deleted
+
     # --- mapping ----------------------------------------------------------------------------------
 
     def _state(self, run: Any, *, server_now: float | None, poll_after_ms: int | None = None) -> RunState:

@@ -30,6 +30,14 @@ class SyncLedger(Protocol):
         """Store `value` under `key`, replacing what was there."""
         ...
 
+    def keys(self, prefix: str) -> list[str]:
+        """Every key that starts with `prefix`."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Forget `key` (a missing key is fine)."""
+        ...
+
 
 class ModelBackend(Protocol):
     """One model API. Each method is one activity's worth of work and safe to retry."""
@@ -74,4 +82,8 @@ class ModelBackend(Protocol):
 
     def delete_conversation(self, conversation: str, files: list[FileRef]) -> None:
         """Remove the thread/conversation and the files this service created for it."""
+        ...
+
+    def forget_assistant(self, name: str, ledger: SyncLedger) -> list[str]:
+        """Delete what the service holds for an assistant (per the ledger: nothing else); the ids deleted."""
         ...

@@ -63,3 +63,22 @@ EXISTING = ExistenceCache()
 def digest(*parts: object) -> str:
     """A short stable hash of the given parts."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def forget(backend: str, name: str, ledger: SyncLedger, delete_file: Callable[[str], None],
+           delete_store: Callable[[str], None]) -> list[str]:
+    """Delete the files and vector store the ledger says this service made for an assistant."""
+    deleted = []
+    store = ledger.get(f"{backend}:vector_store:{name}")
+    if store and store.get("id"):
+        delete_store(str(store["id"]))
+        deleted.append(str(store["id"]))
+    ledger.delete(f"{backend}:vector_store:{name}")
+    for kind in ("file", "knowledge"):
+        for key in ledger.keys(f"{backend}:{kind}:{name}:"):
+            known = ledger.get(key)
+            if known and known.get("id"):
+                delete_file(str(known["id"]))
+                deleted.append(str(known["id"]))
+            ledger.delete(key)
+    return deleted

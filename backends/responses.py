@@ -232,6 +232,11 @@ class ResponsesBackend:
             else:
                 delete_quietly(lambda f=f: self.client.files.delete(f.file_id))  # type: ignore[misc]
 
+    def forget_assistant(self, name: str, ledger: SyncLedger) -> list[str]:
+        """Delete the assistant's vector store and files (those the ledger records)."""
+        return file_sync.forget(self.name, name, ledger, self._delete_file,
+                                lambda store: delete_store(self.client, store))
+
     # --- mapping ----------------------------------------------------------------------------------
 
     def _state(self, response: Any, conversation: str, poll_after_ms: int | None = None) -> RunState:

@@ -265,6 +265,18 @@ class TableLedger:
         """Store `value` under `key`."""
         self.store._merge(LEDGER, _safe_key(key), {"value": json.dumps(value)})
 
+    def keys(self, prefix: str) -> list[str]:
+        """Every key starting with `prefix`."""
+        low = _safe_key(prefix)
+        rows = self.store.table.query_entities("PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
+                                               parameters={"pk": LEDGER, "lo": low, "hi": low + "\uffff"},
+                                               select=["RowKey"])
+        return sorted(r["RowKey"] for r in rows)
+
+    def delete(self, key: str) -> None:
+        """Forget `key`."""
+        self.store._delete(LEDGER, _safe_key(key))
+
 
 def _safe_key(key: str) -> str:
     # Row keys may not hold / \ # ? or control characters.

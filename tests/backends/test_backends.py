@@ -30,6 +30,12 @@ class MemoryLedger:
     def put(self, key: str, value: dict[str, Any]) -> None:
         self.data[key] = value
 
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.data if k.startswith(prefix))
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorHandle]:
@@ -142,3 +148,17 @@ def test_delete_removes_the_conversation_and_its_files(backend: ModelBackend) ->
     with pytest.raises(BackendError) as info:
         backend.download(files[0])
     assert info.value.status == 404
+
+
+def test_forget_assistant_deletes_only_what_the_service_made(backend: ModelBackend, emulator: EmulatorHandle) -> None:
+    """Deleting an assistant's data removes its uploaded files (and assistant), never a file it did not make."""
+    ledger = MemoryLedger()
+    prepared = backend.prepare(load_assistant("sales"), ledger)
+    client: Any = backend.client  # type: ignore[attr-defined]
+    foreign = client.files.create(file=("notes.txt", b"someone else's"), purpose="assistants").id
+    deleted = backend.forget_assistant("sales", ledger)
+    assert set(prepared.file_ids) <= set(deleted)
+    remaining = {f.id for f in client.files.list()}
+    assert foreign in remaining
+    assert not set(prepared.file_ids) & remaining
+    assert not [k for k in ledger.data if ":sales" in k]
