@@ -1,0 +1,1 @@
+"""`make demo`: start the local stack and play the seed's scenarios through the HTTP API."""
