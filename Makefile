@@ -29,9 +29,13 @@ test: install lint
 demo: install
 	$(PY) -m demo
 
-# The app on http://127.0.0.1:7071/api with the emulator behind it, like `func start`.
-serve: install
+# The app on http://127.0.0.1:7071/api, like `func start`. With AZURE_OPENAI_ENDPOINT empty (as in the
+# example settings) devhost starts the emulator and points the app at it, and Azurite for the queues.
+serve: install local.settings.json
 	$(PY) -m devhost --app function_app --port 7071
+
+local.settings.json:
+	cp local.settings.json.example $@
 
 bench: install
 	$(PY) -m bench

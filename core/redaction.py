@@ -31,9 +31,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# The Azure SDK logs every request and response (URL and headers) at INFO: a flood of noise per storage call.
+REQUEST_DUMP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
+
+
 def install(names: tuple[str, ...] = NOISY_LOGGERS) -> None:
-    """Attach the filter to the libraries' loggers (idempotent)."""
+    """Attach the filter to the libraries' loggers and quiet the Azure SDK's request dumps (idempotent)."""
     for name in names:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+    logging.getLogger(REQUEST_DUMP_LOGGER).setLevel(logging.WARNING)

@@ -59,27 +59,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from devhost.azurite import DEFAULT_PORTS, AzuriteError, is_listening, launch
     from devhost.config import ConfigError, load_local_settings
-    from devhost.emulator import EmulatorError, endpoint_configured, point_app_at, start_emulator
+    from devhost.emulator import EmulatorError, app_api_key, endpoint_configured, point_app_at, start_emulator
     from devhost.host import DevHost, env_function_key
     from devhost.loader import LoadError
 
     app_dir = args.app_dir.resolve()
     cleanups: list[Any] = []
+    banner: list[str] = []
     try:
         applied = load_local_settings(app_dir)
         if applied:
             log.info("loaded %d setting(s) from local.settings.json", len(applied))
         if not args.no_emulator and not endpoint_configured():
-            emulator = start_emulator(cwd=app_dir)
+            emulator = start_emulator(cwd=app_dir, api_key=app_api_key())
             cleanups.append(emulator.stop)
             point_app_at(emulator.url)
             log.info("no Azure OpenAI endpoint set: started the emulator at %s", emulator.url)
+            banner.append(f"  emulator: {emulator.url} (no AZURE_OPENAI_ENDPOINT set)")
         if any(
             v.strip().lower().rstrip(";") == "usedevelopmentstorage=true" for v in os.environ.values()
         ) and not is_listening(DEFAULT_PORTS["queue"]):
             try:
                 azurite = launch(DEFAULT_PORTS)
                 cleanups.append(azurite.stop)
+                banner.append("  azurite: 127.0.0.1 ports 10000-10002 (UseDevelopmentStorage=true)")
                 log.info(
                     "UseDevelopmentStorage=true and nothing listening: started Azurite on ports 10000-10002"
                 )
@@ -102,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cleanup()
         return 2
     print(f"devhost: {args.app} on {host.url}/{host.host_config.route_prefix} (Ctrl+C to stop)", flush=True)
+    for line in banner:
+        print(line, flush=True)
     for spec in sorted(host.http_functions, key=lambda f: f.name):
         assert spec.route is not None
         methods = ",".join(sorted(spec.methods)) if spec.methods else "*"

@@ -126,9 +126,16 @@ def launch(ports: dict[str, int] | None = None, timeout: float = 30.0) -> Azurit
 
     threading.Thread(target=read, name="azurite-output", daemon=True).start()
     deadline = time.monotonic() + timeout
-    while not ready.wait(0.1):
-        if time.monotonic() > deadline:
-            break
+    try:
+        while not ready.wait(0.1):
+            if time.monotonic() > deadline:
+                break
+    except BaseException:
+        # Interrupted while waiting (Ctrl-C, SIGTERM turned into an exception): do not leave it running.
+        process.kill()
+        process.wait(timeout=10)
+        workdir.cleanup()
+        raise
     if len(found) != 3:
         process.kill()
         process.wait(timeout=10)

@@ -65,20 +65,28 @@ def _up(url: str) -> bool:
         return False
 
 
+def app_api_key(environ: MutableMapping[str, str] | None = None) -> str:
+    """The api key the app will send: its own setting, else the emulator's default."""
+    env = os.environ if environ is None else environ
+    return (env.get("AZURE_OPENAI_API_KEY") or env.get("OPENAI_KEY") or "").strip() or EMULATOR_KEY
+
+
 def start_emulator(
     port: int | None = None,
     *,
     command: Sequence[str] | None = None,
     cwd: Path | None = None,
     timeout: float = 30.0,
+    api_key: str | None = None,
 ) -> Emulator:
     """Start the emulator (default `python -m emulator --port N`; `{port}` in `command` is filled in) and wait
-    until GET /_emulator/stats answers 200."""
+    until GET /_emulator/stats answers 200. It accepts `api_key` (given on its command line, so that an
+    EMULATOR_API_KEY in the environment cannot make it refuse the key the app sends)."""
     chosen = port or free_port()
-    argv = [
-        a.replace("{port}", str(chosen))
-        for a in (command or [sys.executable, "-m", "emulator", "--port", "{port}"])
-    ]
+    default = [sys.executable, "-m", "emulator", "--port", "{port}"]
+    if api_key:
+        default += ["--api-key", api_key]
+    argv = [a.replace("{port}", str(chosen)) for a in (command or default)]
     # Its output goes to a scratch file (a pipe nobody reads would fill up and block it).
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by Emulator.stop
     process = subprocess.Popen(argv, cwd=str(cwd) if cwd else None, stdout=log, stderr=log)  # noqa: S603

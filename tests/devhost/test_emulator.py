@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from devhost.emulator import EmulatorError, endpoint_configured, point_app_at, start_emulator
+from devhost.emulator import EmulatorError, app_api_key, endpoint_configured, point_app_at, start_emulator
 from tests.devhost.conftest import APPS, http
 
 FAKE = [sys.executable, str(APPS / "fake_emulator.py"), "--port", "{port}"]
@@ -43,3 +43,22 @@ def test_point_app_at_sets_only_what_is_unset() -> None:
     }
     assert endpoint_configured(env)
     assert endpoint_configured({"OPENAI_URI": "https://seed.example"})
+
+
+def test_real_emulator_accepts_the_key_the_app_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator devhost starts takes the app's key on its command line, whatever EMULATOR_API_KEY says."""
+    import httpx2
+
+    monkeypatch.setenv("EMULATOR_API_KEY", "some-other-key")
+    emulator = start_emulator(api_key=app_api_key({"AZURE_OPENAI_API_KEY": "app-key-1"}))
+    try:
+        reply = httpx2.get(f"{emulator.url}/openai/v1/files", headers={"api-key": "app-key-1"}, timeout=5)
+        assert reply.status_code == 200
+    finally:
+        emulator.stop()
+
+
+def test_app_key_defaults_to_the_emulators() -> None:
+    """With no key configured, the app and the emulator agree on the emulator's default key."""
+    assert app_api_key({}) == "emulator-key"
+    assert app_api_key({"OPENAI_KEY": "seed-alias"}) == "seed-alias"

@@ -28,6 +28,7 @@ def main() -> None:
     """Serve on 127.0.0.1:--port until killed."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--api-key", default="emulator-key")
     args = parser.parse_args()
     ThreadingHTTPServer(("127.0.0.1", args.port), _Handler).serve_forever()
 
