@@ -25,11 +25,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--poll-after-ms", type=int, default=100, help="value of the openai-poll-after-ms header"
     )
+    parser.add_argument(
+        "--ingestion-polls",
+        type=int,
+        default=1,
+        help="reads a file attached to a vector store stays in_progress before it settles",
+    )
     parser.add_argument("--strict", action="store_true", help="validate every object sent (slower)")
     parser.add_argument("--quiet", action="store_true", help="no access log")
     args = parser.parse_args(argv)
-    if args.polls < 0 or args.poll_after_ms < 0:
-        parser.error("--polls and --poll-after-ms must be >= 0")
+    if args.polls < 0 or args.poll_after_ms < 0 or args.ingestion_polls < 0:
+        parser.error("--polls, --poll-after-ms and --ingestion-polls must be >= 0")
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = EmulatorConfig(
@@ -37,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         polls_before_done=args.polls,
         poll_after_ms=args.poll_after_ms,
         strict=args.strict,
+        ingestion_polls=args.ingestion_polls,
     )
     app = create_app(EmulatorState(config))
     print(

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_urldispatcher import MatchInfoError
 
-from . import assistants, control, files, responses
+from . import assistants, control, files, responses, vectors
 from .errors import ACCESS_DENIED_BEARER, ApiError, azure_resource_not_found, fault_error, unauthorized
 from .state import EmulatorState
 from .web import STATE
@@ -172,9 +172,11 @@ def create_app(state: EmulatorState) -> web.Application:
     app[STATE] = state
     assistants.add_routes(app.router, "/openai")
     files.add_routes(app.router, "/openai")
+    vectors.add_routes(app.router, "/openai")
     # Azure serves Responses/Conversations both on the v1 routes and on preview api-version routes.
     responses.add_routes(app.router, "/openai")
     files.add_routes(app.router, "/openai/v1")
+    vectors.add_routes(app.router, "/openai/v1")
     responses.add_routes(app.router, "/openai/v1")
     control.add_routes(app.router)
     return app

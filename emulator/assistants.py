@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -12,9 +13,10 @@ from .charts import render_png
 from .errors import bad_request, not_found
 from .paging import page
 from .params import Body, Query, read_json
-from .policy import Answer, AttachedFile, ToolOutcome, ToolRound, TurnContext
+from .policy import Answer, AttachedFile, SearchHit, ToolOutcome, ToolRound, TurnContext
 from .state import EmulatorState
 from .turns import Finish, Pacing, Plan, estimate_tokens
+from .vectors import THREAD_STORE_DAYS, VectorStoreRecord, attach, new_store, parse_chunking, search
 from .web import STATE, json_response, poll_headers
 
 RunStatus = Literal[
@@ -32,6 +34,11 @@ StepStatus = Literal["in_progress", "cancelled", "failed", "completed", "expired
 ACTIVE: frozenset[str] = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 RUN_ERROR_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
 _FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# Files one message may carry (the app checks this before calling, too).
+MAX_ATTACHMENTS = 10
+# What `include` must name for a run step to show the text of its file search results.
+RESULT_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
+DEFAULT_MAX_RESULTS = 20
 
 
 # --- records -----------------------------------------------------------------------------------------
@@ -144,7 +151,14 @@ class StepRecord:
     last_error: dict[str, str] | None = None
     usage: dict[str, int] | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, include_content: bool = False) -> dict[str, Any]:
+        details = self.step_details
+        if self.type == "tool_calls" and not include_content:
+            # File search results carry their text only when the request's `include` asks for it.
+            details = {
+                **details,
+                "tool_calls": [_without_content(call) for call in details["tool_calls"]],
+            }
         return {
             "id": self.id,
             "object": "thread.run.step",
@@ -154,7 +168,7 @@ class StepRecord:
             "run_id": self.run_id,
             "type": self.type,
             "status": self.status,
-            "step_details": self.step_details,
+            "step_details": details,
             "last_error": self.last_error,
             "expired_at": self.expired_at,
             "cancelled_at": self.cancelled_at,
@@ -163,6 +177,15 @@ class StepRecord:
             "metadata": {},
             "usage": self.usage,
         }
+
+
+def _without_content(call: dict[str, Any]) -> dict[str, Any]:
+    if call["type"] != "file_search":
+        return call
+    results = [
+        {k: v for k, v in result.items() if k != "content"} for result in call["file_search"]["results"]
+    ]
+    return {**call, "file_search": {**call["file_search"], "results": results}}
 
 
 @dataclass
@@ -346,14 +369,34 @@ def parse_tool_resources(state: EmulatorState, body: Body) -> dict[str, Any] | N
         out["code_interpreter"] = {"file_ids": _file_ids(state, code, "file_ids")}
     search = resources.object("file_search")
     if search is not None:
-        store_ids = [v for v in search.array("vector_store_ids") if isinstance(v, str)]
-        # The `vector_stores` helper creates stores from file ids; they are kept only for the model to read.
-        for store in search.items("vector_stores"):
-            store_id = state.new_id("vs_")
-            state.vector_stores[store_id] = _file_ids(state, store, "file_ids")
-            store_ids.append(store_id)
-        out["file_search"] = {"vector_store_ids": store_ids}
+        out["file_search"] = {"vector_store_ids": _vector_store_ids(state, search)}
     return out
+
+
+def _vector_store_ids(state: EmulatorState, search: Body) -> list[str]:
+    """`vector_store_ids` (checked), or the one store the `vector_stores` helper creates; at most one."""
+    key = search.name("vector_store_ids")
+    ids = search.array("vector_store_ids")
+    helpers = search.items("vector_stores")
+    if len(ids) + len(helpers) > 1:
+        raise bad_request(
+            f"Invalid '{key}': array too long. Expected an array with maximum length 1, but got an array "
+            f"with length {len(ids) + len(helpers)} instead.",
+            param=key,
+        )
+    for index, store_id in enumerate(ids):
+        if not isinstance(store_id, str):
+            raise bad_request(f"Invalid type for '{key}[{index}]': expected a string.", param=key)
+        if store_id not in state.vector_stores.stores:
+            raise bad_request(f"Invalid '{key}': no vector store found with id '{store_id}'.", param=key)
+    for helper in helpers:
+        file_ids = _file_ids(state, helper, "file_ids")
+        chunking = parse_chunking(helper)
+        store = new_store(state, metadata=helper.metadata() or {})
+        for file_id in file_ids:
+            attach(state, store, file_id, chunking=chunking)
+        ids = [store.id]
+    return list(ids)
 
 
 def parse_content(body: Body, key: str = "content") -> list[dict[str, Any]]:
@@ -383,7 +426,14 @@ def parse_content(body: Body, key: str = "content") -> list[dict[str, Any]]:
 
 def parse_attachments(state: EmulatorState, body: Body) -> list[dict[str, Any]]:
     attachments = []
-    for item in body.items("attachments"):
+    items = body.items("attachments")
+    if len(items) > MAX_ATTACHMENTS:
+        raise bad_request(
+            f"Invalid '{body.name('attachments')}': array too long. Expected an array with maximum length "
+            f"{MAX_ATTACHMENTS}, but got an array with length {len(items)} instead.",
+            param=body.name("attachments"),
+        )
+    for item in items:
         file_id = item.string("file_id", required=True)
         if file_id not in state.files:
             raise bad_request(
@@ -417,7 +467,26 @@ def add_message(state: EmulatorState, thread: ThreadRecord, body: Body) -> Messa
     thread.message_ids.append(record.id)
     if role == "user":
         state.stats.messages_created += 1
+    searched = [a["file_id"] for a in record.attachments if any(t["type"] == "file_search" for t in a["tools"])]
+    if searched:
+        store = _thread_store(state, thread)
+        for file_id in searched:
+            attach(state, store, file_id)
     return record
+
+
+def _thread_store(state: EmulatorState, thread: ThreadRecord) -> VectorStoreRecord:
+    """The thread's vector store, created (as the real service does) for its first file_search attachment."""
+    for store_id in _store_ids(thread.tool_resources):
+        if store_id in state.vector_stores.stores:
+            return state.vector_stores.stores[store_id]
+    store = new_store(state, expires_after={"anchor": "last_active_at", "days": THREAD_STORE_DAYS})
+    thread.tool_resources = {**thread.tool_resources, "file_search": {"vector_store_ids": [store.id]}}
+    return store
+
+
+def _store_ids(resources: dict[str, Any]) -> list[str]:
+    return list(resources.get("file_search", {}).get("vector_store_ids", []))
 
 
 def new_thread(state: EmulatorState, body: Body | None) -> ThreadRecord:
@@ -449,12 +518,45 @@ def _files_for(state: EmulatorState, run: RunRecord, thread: ThreadRecord) -> li
     assistant = state.assistants.assistants.get(run.assistant_id)
     for resources in (assistant.tool_resources if assistant else {}, thread.tool_resources):
         ids.extend(resources.get("code_interpreter", {}).get("file_ids", []))
-        for store_id in resources.get("file_search", {}).get("vector_store_ids", []):
-            ids.extend(state.vector_stores.get(store_id, []))
+        for store_id in _store_ids(resources):
+            ids.extend(state.vector_stores.file_ids(store_id))
     for message_id in thread.message_ids:
         ids.extend(a["file_id"] for a in state.assistants.messages[message_id].attachments)
     files = [state.files[i] for i in dict.fromkeys(ids) if i in state.files]
     return [AttachedFile(f.filename, f.data) for f in files]
+
+
+def _searcher(state: EmulatorState, run: RunRecord, thread: ThreadRecord) -> Callable[[str], list[SearchHit]] | None:
+    """file_search over the assistant's and the thread's stores, when the run offers it and there are any.
+
+    Like the real service, the run waits for the thread's store to finish ingesting (not the assistant's).
+    """
+    tool = next((t for t in run.tools if t["type"] == "file_search"), None)
+    if tool is None:
+        return None
+    assistant = state.assistants.assistants.get(run.assistant_id)
+    thread_ids = _store_ids(thread.tool_resources)
+    ids = [*_store_ids(assistant.tool_resources if assistant else {}), *thread_ids]
+    ids = [i for i in dict.fromkeys(ids) if i in state.vector_stores.stores]
+    if not ids:
+        return None
+    for store_id in thread_ids:
+        store = state.vector_stores.stores.get(store_id)
+        for record in store.files.values() if store else ():
+            record.settle()
+    limit, threshold = _search_options(tool)
+    return lambda query: search(state, ids, query, max_results=limit, score_threshold=threshold)
+
+
+def _search_options(tool: dict[str, Any]) -> tuple[int, float]:
+    options = tool.get("file_search") or {}
+    limit = options.get("max_num_results")
+    ranking = options.get("ranking_options") or {}
+    threshold = ranking.get("score_threshold")
+    return (
+        limit if isinstance(limit, int) and 1 <= limit <= 50 else DEFAULT_MAX_RESULTS,
+        float(threshold) if isinstance(threshold, int | float) else 0.0,
+    )
 
 
 def context_for(state: EmulatorState, run: RunRecord) -> TurnContext:
@@ -483,6 +585,7 @@ def context_for(state: EmulatorState, run: RunRecord) -> TurnContext:
         earlier=earlier,
         outcomes=list(run.outcomes),
         transcript=transcript,
+        search=_searcher(state, run, thread),
     )
 
 
@@ -558,8 +661,60 @@ def _request_tools(state: EmulatorState, run: RunRecord, round_: ToolRound) -> N
     }
 
 
+def _search_step(state: EmulatorState, run: RunRecord, answer: Answer) -> None:
+    """The completed `tool_calls` step of the answer's file search (results' text kept for `include`)."""
+    assert answer.search is not None
+    tool = next((t for t in run.tools if t["type"] == "file_search"), {})
+    ranking = (tool.get("file_search") or {}).get("ranking_options") or {}
+    _, threshold = _search_options(tool)
+    call = {
+        "id": state.new_id("call_"),
+        "type": "file_search",
+        "file_search": {
+            "ranking_options": {"ranker": ranking.get("ranker", "default_2024_08_21"), "score_threshold": threshold},
+            "results": [
+                {
+                    "file_id": hit.file_id,
+                    "file_name": hit.filename,
+                    "score": hit.score,
+                    "content": [{"type": "text", "text": hit.text}],
+                }
+                for hit in answer.search.hits
+            ],
+        },
+    }
+    step = _new_step(state, run, "tool_calls", {"type": "tool_calls", "tool_calls": [call]})
+    _complete_step(state, step, _usage(run.message_text, "".join(h.text for h in answer.search.hits)))
+
+
+def _cited_text(state: EmulatorState, run: RunRecord, answer: Answer) -> dict[str, Any]:
+    """The answer's text part: a `【m:i†source】` marker after each quote, with its file_citation."""
+    marker_base = len(state.assistants.threads[run.thread_id].message_ids)
+    hits = list(answer.search.hits) if answer.search else []
+    text, annotations, cursor = "", [], 0
+    for citation in sorted(answer.citations, key=lambda c: c.index):
+        text += answer.text[cursor : citation.index]
+        cursor = citation.index
+        position = hits.index(citation.hit) if citation.hit in hits else 0
+        marker = f"【{marker_base}:{position}†source】"
+        annotations.append(
+            {
+                "type": "file_citation",
+                "text": marker,
+                "file_citation": {"file_id": citation.hit.file_id},
+                "start_index": len(text),
+                "end_index": len(text) + len(marker),
+            }
+        )
+        text += marker
+    text += answer.text[cursor:]
+    return {"type": "text", "text": {"value": text, "annotations": annotations}}
+
+
 def _write_answer(state: EmulatorState, run: RunRecord, answer: Answer, incomplete: bool) -> None:
     now = state.now()
+    if answer.search is not None:
+        _search_step(state, run, answer)
     image_parts: list[dict[str, Any]] = []
     if answer.charts:
         code_calls = []
@@ -583,7 +738,7 @@ def _write_answer(state: EmulatorState, run: RunRecord, answer: Answer, incomple
         created_at=now,
         thread_id=run.thread_id,
         role="assistant",
-        content=[*image_parts, {"type": "text", "text": {"value": answer.text, "annotations": []}}],
+        content=[*image_parts, _cited_text(state, run, answer)],
         assistant_id=run.assistant_id,
         run_id=run.id,
         status="incomplete" if incomplete else "completed",
@@ -991,7 +1146,13 @@ async def list_steps(request: web.Request) -> web.Response:
     thread = store.thread(request.match_info["thread_id"])
     run = store.run(thread, request.match_info["run_id"])
     steps = [store.steps[i] for i in run.step_ids]
-    return json_response(page(steps, Query(request), lambda s: s.id, StepRecord.to_json))
+    content = _includes_content(request)
+    return json_response(page(steps, Query(request), lambda s: s.id, lambda s: s.to_json(content)))
+
+
+def _includes_content(request: web.Request) -> bool:
+    """Whether `include[]` (the SDK's form) or `include` asks for file search results' content."""
+    return RESULT_CONTENT in request.query.getall("include[]", []) + request.query.getall("include", [])
 
 
 async def retrieve_step(request: web.Request) -> web.Response:
@@ -1002,7 +1163,7 @@ async def retrieve_step(request: web.Request) -> web.Response:
     step = store.steps.get(request.match_info["step_id"])
     if step is None or step.run_id != run.id:
         raise not_found(f"No run step found with id '{request.match_info['step_id']}'.")
-    return json_response(step.to_json())
+    return json_response(step.to_json(_includes_content(request)))
 
 
 def add_routes(router: web.UrlDispatcher, prefix: str = "/openai") -> None:

@@ -11,7 +11,11 @@ of tool calls or the final answer. The rules, in order:
 3. Otherwise the answer, built from every part that applies: a linear equation solved step by step,
    this turn's prices (with quantity × price and the total for an attached portfolio), the email
    outcome reported honestly, a chart when asked and code interpreter is offered, holdings,
-   answers computed from attached CSVs (failed banks, sales); else a short reply quoting the message.
+   answers computed from attached CSVs (failed banks, sales).
+4. When nothing above answers and `file_search` can search vector stores: one search with the user's
+   message; the best chunk, if it scores at least `SUPPORT_THRESHOLD`, is quoted and cited, else the
+   answer says the documents do not say (no citation).
+5. Else a short reply quoting the message.
    Run/response instructions such as "address the user as Jane Doe" set how the answer addresses the user.
 
 A function tool that fits no rule is not called.
@@ -23,6 +27,7 @@ import html
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -48,9 +53,26 @@ class ToolOutcome:
     output: str | None
 
 
+@dataclass(frozen=True)
+class SearchHit:
+    """One chunk a file search found: where it comes from, how well it matches, and its text."""
+
+    file_id: str
+    filename: str
+    score: float
+    text: str
+    attributes: Mapping[str, str | float | bool] | None = None
+
+
+Searcher = Callable[[str], list[SearchHit]]
+
+
 @dataclass
 class TurnContext:
-    """Everything the model sees when it decides the next step of one turn."""
+    """Everything the model sees when it decides the next step of one turn.
+
+    `search` is set when the `file_search` tool can search at least one vector store this turn.
+    """
 
     message: str
     instructions: str = ""
@@ -60,6 +82,7 @@ class TurnContext:
     earlier: list[ToolOutcome] = field(default_factory=list)
     outcomes: list[ToolOutcome] = field(default_factory=list)
     transcript: list[tuple[str, str]] = field(default_factory=list)
+    search: Searcher | None = None
 
 
 @dataclass(frozen=True)
@@ -78,11 +101,29 @@ class ToolRound:
 
 
 @dataclass(frozen=True)
+class FileSearch:
+    """The file_search call the model made for its answer: the queries and the hits, best first."""
+
+    queries: tuple[str, ...]
+    hits: tuple[SearchHit, ...]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A hit the answer quotes; its citation belongs at `index` of the answer's text (after the quote)."""
+
+    index: int
+    hit: SearchHit
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The final answer of a turn: text and the charts code interpreter drew for it."""
+    """The final answer of a turn: text, the charts code interpreter drew, the file search and citations."""
 
     text: str
     charts: tuple[ChartSpec, ...] = ()
+    search: FileSearch | None = None
+    citations: tuple[Citation, ...] = ()
 
 
 Decision = ToolRound | Answer
@@ -362,13 +403,34 @@ def _answer(context: TurnContext, tables: list[Table]) -> Answer:
 
     parts.extend(_table_answers(message, tables))
 
+    search: FileSearch | None = None
+    cited: SearchHit | None = None
+    if not parts and context.search is not None:
+        search, cited, found = _from_documents(message, context.search)
+        parts.append(found)
     if not parts:
         parts.append(f'You said: "{message.strip()}"')
     text = "\n\n".join(parts)
     name = _ADDRESS_AS.search(context.instructions)
     if name:
         text = f"Hello {name.group(1).strip()}! {text}"
-    return Answer(text=text, charts=tuple(charts))
+    # The quote is the whole answer (after any greeting), so its citation goes at the end.
+    citations = (Citation(len(text), cited),) if cited is not None else ()
+    return Answer(text=text, charts=tuple(charts), search=search, citations=citations)
+
+
+NOT_FOUND = "I could not find anything about that in the documents I can search."
+SUPPORT_THRESHOLD = 0.5
+
+
+def _from_documents(message: str, search: Searcher) -> tuple[FileSearch, SearchHit | None, str]:
+    """One file search with the user's message: the best hit quoted if it supports the answer."""
+    query = message.strip()
+    hits = tuple(search(query))
+    best = hits[0] if hits and hits[0].score >= SUPPORT_THRESHOLD else None
+    if best is None:
+        return FileSearch((query,), hits), None, NOT_FOUND
+    return FileSearch((query,), hits), best, f'According to {best.filename}: "{best.text}"'
 
 
 def _email_outcome(outcome: ToolOutcome) -> str:

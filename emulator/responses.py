@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,9 +15,10 @@ from .charts import ChartSpec, render_png
 from .errors import bad_request, not_found
 from .paging import page
 from .params import Body, Query, check_metadata, read_json
-from .policy import Answer, AttachedFile, ToolOutcome, ToolRound, TurnContext
+from .policy import Answer, AttachedFile, SearchHit, ToolOutcome, ToolRound, TurnContext
 from .state import EmulatorState
 from .turns import Finish, Pacing, Plan, estimate_tokens
+from .vectors import parse_filters, search
 from .web import STATE, json_response, poll_headers
 
 ResponseStatus = Literal["completed", "failed", "in_progress", "cancelled", "queued", "incomplete"]
@@ -44,6 +46,7 @@ RESPONSE_ERROR_CODES = frozenset(
     }
 )
 INPUT_ROLES = ("user", "system", "developer", "assistant")
+DEFAULT_MAX_RESULTS = 10
 
 
 def _hex_id(state: EmulatorState, prefix: str, length: int = 48) -> str:
@@ -393,14 +396,57 @@ def parse_tools(state: EmulatorState, body: Body) -> list[dict[str, Any]]:
                     f"Missing required parameter: '{tool.name('container')}'.", param=tool.name("container")
                 )
         elif kind == "file_search":
-            ids = [v for v in tool.array("vector_store_ids", required=True) if isinstance(v, str)]
-            tools.append({"type": "file_search", "vector_store_ids": ids})
+            tools.append(_file_search_tool(state, tool))
         else:
             raise bad_request(
                 f"Invalid value for '{tool.name('type')}': '{kind}' is not supported by the emulator.",
                 param=tool.name("type"),
             )
     return tools
+
+
+def _file_search_tool(state: EmulatorState, tool: Body) -> dict[str, Any]:
+    """The file_search tool as the response echoes it; every vector store must exist."""
+    key = tool.name("vector_store_ids")
+    ids = tool.array("vector_store_ids", required=True)
+    for index, store_id in enumerate(ids):
+        if not isinstance(store_id, str):
+            raise bad_request(f"Invalid type for '{key}[{index}]': expected a string.", param=key)
+        if store_id not in state.vector_stores.stores:
+            raise bad_request(f"Invalid '{key}': no vector store found with id '{store_id}'.", param=key)
+    limit = tool.integer("max_num_results", DEFAULT_MAX_RESULTS, minimum=1)
+    if limit > 50:
+        raise bad_request(
+            f"Invalid '{tool.name('max_num_results')}': integer above maximum value. Expected a value <= 50, "
+            f"but got {limit} instead.",
+            param=tool.name("max_num_results"),
+        )
+    ranking = tool.object("ranking_options")
+    options: dict[str, Any] = {"ranker": "auto", "score_threshold": 0.0}
+    if ranking is not None:
+        options["ranker"] = ranking.choice("ranker", ("auto", "default-2024-11-15"), "auto")
+        options["score_threshold"] = ranking.number("score_threshold", 0.0, low=0, high=1)
+    return {
+        "type": "file_search",
+        "vector_store_ids": list(ids),
+        "filters": parse_filters(tool),
+        "max_num_results": limit,
+        "ranking_options": options,
+    }
+
+
+def _searcher(state: EmulatorState, response: ResponseRecord) -> Callable[[str], list[SearchHit]] | None:
+    tool = next((t for t in response.tools if t["type"] == "file_search"), None)
+    if tool is None or not any(i in state.vector_stores.stores for i in tool["vector_store_ids"]):
+        return None
+    return lambda query: search(
+        state,
+        tool["vector_store_ids"],
+        query,
+        max_results=tool["max_num_results"],
+        score_threshold=tool["ranking_options"]["score_threshold"],
+        filters=tool["filters"],
+    )
 
 
 def _code_tool(response: ResponseRecord) -> dict[str, Any] | None:
@@ -435,7 +481,7 @@ def _files_for(
     for tool in response.tools:
         if tool["type"] == "file_search":
             for store_id in tool["vector_store_ids"]:
-                for file_id in state.vector_stores.get(store_id, []):
+                for file_id in state.vector_stores.file_ids(store_id):
                     add(file_id)
     for item in items:
         for part in item.get("content", []) if item["type"] == "message" else []:
@@ -483,6 +529,7 @@ def context_for(state: EmulatorState, response: ResponseRecord) -> TurnContext:
         earlier=outcomes(items[:last_user]) if last_user >= 0 else [],
         outcomes=outcomes(items[last_user + 1 :] if last_user >= 0 else items),
         transcript=[(i["role"], _item_text(i)) for i in items[:last_user] if i["type"] == "message"],
+        search=_searcher(state, response),
     )
 
 
@@ -547,7 +594,15 @@ def _message_item(
     state: EmulatorState, answer: Answer, charts: list[tuple[ChartSpec, ContainerFile]], incomplete: bool
 ) -> dict[str, Any]:
     text = answer.text
-    annotations = []
+    annotations: list[dict[str, Any]] = [
+        {
+            "type": "file_citation",
+            "file_id": citation.hit.file_id,
+            "filename": citation.hit.filename,
+            "index": citation.index,
+        }
+        for citation in sorted(answer.citations, key=lambda c: c.index)
+    ]
     for chart, cfile in charts:
         link = f"[{chart.filename}](sandbox:{cfile.path})"
         text += f"\n\n{link}"
@@ -567,6 +622,30 @@ def _message_item(
         "role": "assistant",
         "status": "incomplete" if incomplete else "completed",
         "content": [{"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}],
+    }
+
+
+def _search_item(state: EmulatorState, response: ResponseRecord, answer: Answer) -> dict[str, Any]:
+    """The `file_search_call` output item; its results only when `include` asks for them."""
+    assert answer.search is not None
+    results = None
+    if "file_search_call.results" in response.include:
+        results = [
+            {
+                "file_id": hit.file_id,
+                "filename": hit.filename,
+                "score": hit.score,
+                "text": hit.text,
+                "attributes": dict(hit.attributes) if hit.attributes is not None else {},
+            }
+            for hit in answer.search.hits
+        ]
+    return {
+        "id": _hex_id(state, "fs_"),
+        "type": "file_search_call",
+        "status": "completed",
+        "queries": list(answer.search.queries),
+        "results": results,
     }
 
 
@@ -605,6 +684,8 @@ def _complete(state: EmulatorState, response: ResponseRecord, step: ToolRound | 
         response.status = "completed"
     else:
         if step.answer is not None:
+            if step.answer.search is not None:
+                response.output.append(_search_item(state, response, step.answer))
             code_items, made = (
                 _chart_items(state, response, step.answer.charts) if step.answer.charts else ([], [])
             )

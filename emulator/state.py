@@ -15,6 +15,7 @@ from .control_models import Fault, Script
 if TYPE_CHECKING:
     from .assistants import AssistantsStore
     from .responses import ResponsesStore
+    from .vectors import VectorStoresStore
 
 Clock = Callable[[], float]
 _ALPHABET = string.ascii_letters + string.digits
@@ -33,6 +34,8 @@ class EmulatorConfig:
     run_expires_seconds: float = 600.0
     # Validate every object the server sends against the API description and the SDK's models.
     strict: bool = False
+    # Reads a file attached to a vector store spends `in_progress` before it settles (like runs' polls).
+    ingestion_polls: int = 1
 
 
 @dataclass
@@ -78,6 +81,8 @@ class Stats:
     tool_outputs_received: int = 0
     messages_created: int = 0
     files_uploaded: int = 0
+    vector_stores_created: int = 0
+    vector_store_files_added: int = 0
     faults_injected: int = 0
 
     def to_json(self, scripts_pending: int) -> dict[str, Any]:
@@ -87,6 +92,8 @@ class Stats:
             "tool_outputs_received": self.tool_outputs_received,
             "messages_created": self.messages_created,
             "files_uploaded": self.files_uploaded,
+            "vector_stores_created": self.vector_stores_created,
+            "vector_store_files_added": self.vector_store_files_added,
             "faults_injected": self.faults_injected,
             "scripts_pending": scripts_pending,
         }
@@ -104,9 +111,10 @@ class EmulatorState:
         """Forget every object, script, fault, inbox entry and counter."""
         from .assistants import AssistantsStore
         from .responses import ResponsesStore
+        from .vectors import VectorStoresStore
 
         self.files: dict[str, StoredFile] = {}
-        self.vector_stores: dict[str, list[str]] = {}
+        self.vector_stores: VectorStoresStore = VectorStoresStore()
         self.assistants: AssistantsStore = AssistantsStore()
         self.responses: ResponsesStore = ResponsesStore()
         self.scripts: deque[Script] = deque()

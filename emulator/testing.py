@@ -107,6 +107,7 @@ def run_emulator(
     poll_after_ms: int = 100,
     run_expires_seconds: float = 600.0,
     strict: bool = False,
+    ingestion_polls: int = 1,
     host: str = "127.0.0.1",
 ) -> Iterator[EmulatorHandle]:
     """An emulator serving on `host:port` (0 = a free port) until the block ends.
@@ -119,6 +120,7 @@ def run_emulator(
         poll_after_ms=poll_after_ms,
         run_expires_seconds=run_expires_seconds,
         strict=strict,
+        ingestion_polls=ingestion_polls,
     )
     handle = EmulatorHandle(config, clock, host, port)
     handle.start()

@@ -56,6 +56,15 @@ KINDS: dict[str, Kind] = {
     "conversation.item_list": Kind("ConversationItemList", "openai.types.conversations:ConversationItemList"),
     "container": Kind("ContainerResource", "openai.types:ContainerRetrieveResponse"),
     "container.file": Kind("ContainerFileResource", "openai.types.containers:FileRetrieveResponse"),
+    "vector_store": Kind("VectorStoreObject", "openai.types:VectorStore"),
+    "vector_store.deleted": Kind("DeleteVectorStoreResponse", "openai.types:VectorStoreDeleted"),
+    "vector_store.file": Kind("VectorStoreFileObject", "openai.types.vector_stores:VectorStoreFile"),
+    "vector_store.file.deleted": Kind(
+        "DeleteVectorStoreFileResponse", "openai.types.vector_stores:VectorStoreFileDeleted"
+    ),
+    "vector_store.file_batch": Kind(
+        "VectorStoreFileBatchObject", "openai.types.vector_stores:VectorStoreFileBatch"
+    ),
 }
 
 # List wrappers: list schema and the kind of each item.
@@ -69,8 +78,19 @@ LISTS: dict[str, tuple[str, str]] = {
     "conversation.item": ("ConversationItemList", "conversation.item"),
     "container": ("ContainerListResource", "container"),
     "container.file": ("ContainerFileListResource", "container.file"),
+    "vector_store": ("ListVectorStoresResponse", "vector_store"),
+    "vector_store.file": ("ListVectorStoreFilesResponse", "vector_store.file"),
 }
 _LIST_KEYS = frozenset({"object", "data", "first_id", "last_id", "has_more"})
+# Pages without cursors (`next_page` instead of ids): page schema, and the SDK model of each `data` item
+# (the SDK parses these pages itself and models only their items).
+PAGES: dict[str, tuple[str, str]] = {
+    "vector_store.search_result": ("VectorStoreSearchResultsPage", "openai.types:VectorStoreSearchResponse"),
+    "vector_store.file_content": (
+        "VectorStoreFileContentResponse",
+        "openai.types.vector_stores:FileContentResponse",
+    ),
+}
 
 # (method, route without the /openai or /openai/v1 prefix) → kind, or "list:<kind>".
 ROUTES: dict[tuple[str, str], str] = {
@@ -119,6 +139,22 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/containers/{container_id}/files"): "container.file",
     ("GET", "/containers/{container_id}/files"): "list:container.file",
     ("GET", "/containers/{container_id}/files/{file_id}"): "container.file",
+    ("POST", "/vector_stores"): "vector_store",
+    ("GET", "/vector_stores"): "list:vector_store",
+    ("GET", "/vector_stores/{vector_store_id}"): "vector_store",
+    ("POST", "/vector_stores/{vector_store_id}"): "vector_store",
+    ("DELETE", "/vector_stores/{vector_store_id}"): "vector_store.deleted",
+    ("POST", "/vector_stores/{vector_store_id}/search"): "page:vector_store.search_result",
+    ("POST", "/vector_stores/{vector_store_id}/files"): "vector_store.file",
+    ("GET", "/vector_stores/{vector_store_id}/files"): "list:vector_store.file",
+    ("GET", "/vector_stores/{vector_store_id}/files/{file_id}"): "vector_store.file",
+    ("POST", "/vector_stores/{vector_store_id}/files/{file_id}"): "vector_store.file",
+    ("DELETE", "/vector_stores/{vector_store_id}/files/{file_id}"): "vector_store.file.deleted",
+    ("GET", "/vector_stores/{vector_store_id}/files/{file_id}/content"): "page:vector_store.file_content",
+    ("POST", "/vector_stores/{vector_store_id}/file_batches"): "vector_store.file_batch",
+    ("GET", "/vector_stores/{vector_store_id}/file_batches/{batch_id}"): "vector_store.file_batch",
+    ("POST", "/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel"): "vector_store.file_batch",
+    ("GET", "/vector_stores/{vector_store_id}/file_batches/{batch_id}/files"): "list:vector_store.file",
 }
 
 
@@ -258,6 +294,16 @@ def check_list(obj: Any, kind: str) -> list[str]:
     return problems
 
 
+def check_page(obj: Any, kind: str) -> list[str]:
+    """Problems of a cursor-less page (`next_page`), such as vector store search results."""
+    schema, item_model = PAGES[kind]
+    problems = schema_problems(obj, schema)
+    if isinstance(obj, dict):
+        for index, item in enumerate(obj.get("data") or []):
+            problems += [f"data[{index}]: {p}" for p in sdk_problems(item, item_model)]
+    return problems
+
+
 def _strip_prefix(path: str) -> str:
     for prefix in ("/openai/v1", "/openai"):
         if path.startswith(prefix + "/"):
@@ -301,6 +347,8 @@ def check_response(method: str, route: str, body: Any, *, concrete: bool = False
         return []
     if kind.startswith("list:"):
         return check_list(body, kind.removeprefix("list:"))
+    if kind.startswith("page:"):
+        return check_page(body, kind.removeprefix("page:"))
     return check_object(body, kind)
 
 
@@ -311,7 +359,11 @@ def extract_subset(spec_path: Path, out_path: Path = SUBSET_PATH) -> int:
     """Write the component schemas the checks use, and all they reference, from the full description."""
     document = json.loads(spec_path.read_text(encoding="utf-8"))
     schemas = document["components"]["schemas"]
-    roots = {kind.schema for kind in KINDS.values()} | {schema for schema, _ in LISTS.values()}
+    roots = (
+        {kind.schema for kind in KINDS.values()}
+        | {schema for schema, _ in LISTS.values()}
+        | {schema for schema, _ in PAGES.values()}
+    )
     seen: set[str] = set()
 
     def walk(node: Any) -> None:

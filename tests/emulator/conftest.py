@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,60 @@ EMAIL_TOOL = {
 def v1_tool(tool: dict[str, Any]) -> dict[str, Any]:
     """The Responses-API form of an Assistants function tool."""
     return {"type": "function", **tool["function"]}
+
+
+# --- vector stores ---------------------------------------------------------------------------------
+
+HANDBOOK = ("vacation.md", "expenses.md")
+VACATION_QUESTION = "How many vacation days do full-time employees get?"
+VACATION_QUOTE = (
+    "Full-time employees earn 25 days of paid vacation per calendar year. Part-time employees earn "
+    "vacation in proportion to their contracted hours."
+)
+MEALS_QUESTION = "How much are meals reimbursed on business trips?"
+MEALS_QUOTE = "Meals on business trips are reimbursed up to 60 euros per day, with itemised receipts."
+# Shares only "policy" with the handbook: the search finds weak matches, none that supports an answer.
+UNSUPPORTED_QUESTION = "What is the policy on remote work?"
+
+
+@dataclass(frozen=True)
+class Handbook:
+    """A vector store holding the two handbook pages, ingested; file ids by file name."""
+
+    store_id: str
+    files: dict[str, str]
+
+
+def handbook(client: AzureOpenAI | OpenAI) -> Handbook:
+    """Upload the handbook pages, put them in a new vector store and poll each file to `completed`."""
+    files = {name: upload(client, name) for name in HANDBOOK}
+    store = client.vector_stores.create(name="handbook", file_ids=list(files.values()))
+    for file_id in files.values():
+        done = client.vector_stores.files.poll(file_id, vector_store_id=store.id)
+        assert done.status == "completed", done.last_error
+    return Handbook(store.id, files)
+
+
+def pdf_bytes(*lines: str) -> bytes:
+    """A one-page PDF showing `lines` in Helvetica (with a valid cross-reference table)."""
+    escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
+    shown = " T* ".join(f"({line}) Tj" for line in escaped)
+    stream = f"BT /F1 12 Tf 14 TL 72 720 Td {shown} ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%b\nendstream" % (len(stream), stream),
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%b\nendobj\n" % (number, body)
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+    return out

@@ -8,10 +8,26 @@ import httpx2
 import openai
 import pytest
 from openai import AzureOpenAI
+from openai.types.beta.threads import Message, Run
 
 from emulator.control import quote_price
+from emulator.policy import NOT_FOUND
 from emulator.testing import EmulatorHandle
-from tests.emulator.conftest import EMAIL_TOOL, PRICE_TOOL, FakeClock, ObjectChecker, stats, upload
+from tests.emulator.conftest import (
+    EMAIL_TOOL,
+    HANDBOOK,
+    MEALS_QUESTION,
+    MEALS_QUOTE,
+    PRICE_TOOL,
+    UNSUPPORTED_QUESTION,
+    VACATION_QUESTION,
+    VACATION_QUOTE,
+    FakeClock,
+    ObjectChecker,
+    handbook,
+    stats,
+    upload,
+)
 
 
 def _portfolio_assistant(client: AzureOpenAI, **extra: object) -> str:
@@ -354,3 +370,136 @@ def test_bad_input_is_a_400_naming_the_parameter(azure: AzureOpenAI) -> None:
             thread_id=thread.id, role="user", content="x", attachments=[{"file_id": "file-nope", "tools": []}]
         )
     assert attachment.value.body["param"] == "attachments[0].file_id"  # type: ignore[index]
+
+
+# --- file_search ----------------------------------------------------------------------------------
+
+
+def _search_assistant(client: AzureOpenAI, store_id: str | None = None) -> str:
+    resources = {"file_search": {"vector_store_ids": [store_id]}} if store_id else None
+    return client.beta.assistants.create(
+        model="gpt-4o",
+        name="Handbook",
+        tools=[{"type": "file_search"}],
+        tool_resources=resources,  # type: ignore[arg-type]
+    ).id
+
+
+def _ask(client: AzureOpenAI, assistant_id: str, question: str) -> tuple[Run, Message]:
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": question}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant_id, poll_interval_ms=1)
+    assert run.status == "completed"
+    return run, client.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data[0]
+
+
+def test_file_search_quotes_and_cites_the_one_file_that_answers(azure: AzureOpenAI) -> None:
+    """A question answered by one page: the answer quotes its chunk with a 【m:i†source】 file_citation."""
+    book = handbook(azure)
+    run, answer = _ask(azure, _search_assistant(azure, book.store_id), VACATION_QUESTION)
+    text = answer.content[0].text  # type: ignore[union-attr]
+    marker = "【1:0†source】"
+    assert text.value == f'According to vacation.md: "{VACATION_QUOTE}"{marker}'
+    assert len(text.annotations) == 1
+    citation = text.annotations[0]
+    assert citation.type == "file_citation"
+    assert citation.file_citation.file_id == book.files["vacation.md"]  # type: ignore[union-attr]
+    assert citation.text == marker
+    assert text.value[citation.start_index : citation.end_index] == marker
+
+    steps = azure.beta.threads.runs.steps.list(thread_id=run.thread_id, run_id=run.id, order="asc").data
+    assert [s.type for s in steps] == ["tool_calls", "message_creation"]
+    call = steps[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.type == "file_search"
+    results = call.file_search.results  # type: ignore[union-attr]
+    assert results is not None
+    best = results[0]
+    assert (best.file_id, best.file_name, best.score) == (book.files["vacation.md"], "vacation.md", 1.0)
+    assert best.content is None
+    detailed = azure.beta.threads.runs.steps.retrieve(
+        thread_id=run.thread_id,
+        run_id=run.id,
+        step_id=steps[0].id,
+        include=["step_details.tool_calls[*].file_search.results[*].content"],
+    )
+    first = detailed.step_details.tool_calls[0].file_search.results[0]  # type: ignore[union-attr]
+    assert first.content is not None
+    assert first.content[0].text == VACATION_QUOTE
+
+
+def test_file_search_without_support_has_no_citation(azure: AzureOpenAI) -> None:
+    """A question the documents do not answer: the answer says so, with no annotation."""
+    book = handbook(azure)
+    run, answer = _ask(azure, _search_assistant(azure, book.store_id), UNSUPPORTED_QUESTION)
+    assert answer.content[0].text.value == NOT_FOUND  # type: ignore[union-attr]
+    assert answer.content[0].text.annotations == []  # type: ignore[union-attr]
+    steps = azure.beta.threads.runs.steps.list(thread_id=run.thread_id, run_id=run.id, order="asc").data
+    assert steps[0].step_details.tool_calls[0].type == "file_search"  # type: ignore[union-attr]
+
+
+def test_file_search_attachments_go_into_a_thread_store(azure: AzureOpenAI, control: httpx2.Client) -> None:
+    """Attachments for file_search create the thread's vector store; the run waits for it to be ingested."""
+    files = {name: upload(azure, name) for name in HANDBOOK}
+    assistant_id = _search_assistant(azure)
+    thread = azure.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": "Here is the handbook.",
+                "attachments": [{"file_id": files["vacation.md"], "tools": [{"type": "file_search"}]}],
+            }
+        ]
+    )
+    assert thread.tool_resources is not None
+    assert thread.tool_resources.file_search is not None
+    (store_id,) = thread.tool_resources.file_search.vector_store_ids or []
+    store = azure.vector_stores.retrieve(store_id)
+    assert store.status == "in_progress"
+    assert store.expires_after is not None
+    assert store.expires_after.days == 7
+    azure.beta.threads.messages.create(
+        thread_id=thread.id,
+        role="user",
+        content=MEALS_QUESTION,
+        attachments=[{"file_id": files["expenses.md"], "tools": [{"type": "file_search"}]}],
+    )
+    assert azure.beta.threads.retrieve(thread.id).tool_resources.file_search.vector_store_ids == [store_id]  # type: ignore[union-attr]
+    run = azure.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant_id, poll_interval_ms=1)
+    answer = azure.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data[0]
+    text = answer.content[0].text  # type: ignore[union-attr]
+    assert text.value.startswith(f'According to expenses.md: "{MEALS_QUOTE}"')
+    assert [a.file_citation.file_id for a in text.annotations] == [files["expenses.md"]]  # type: ignore[union-attr]
+    assert azure.vector_stores.retrieve(store_id).file_counts.completed == 2
+    counted = stats(control)
+    assert (counted["vector_stores_created"], counted["vector_store_files_added"]) == (1, 2)
+
+
+def test_vector_stores_helper_and_limits(azure: AzureOpenAI) -> None:
+    """tool_resources' vector_stores helper makes a store; two stores, unknown ones and 11 files are 400s."""
+    file_id = upload(azure, "vacation.md")
+    assistant = azure.beta.assistants.create(
+        model="gpt-4o",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [file_id]}]}},
+    )
+    assert assistant.tool_resources is not None
+    assert assistant.tool_resources.file_search is not None
+    (store_id,) = assistant.tool_resources.file_search.vector_store_ids or []
+    assert [f.id for f in azure.vector_stores.files.list(store_id)] == [file_id]
+    other = azure.vector_stores.create().id
+    with pytest.raises(openai.BadRequestError) as two:
+        azure.beta.assistants.create(
+            model="gpt-4o", tool_resources={"file_search": {"vector_store_ids": [store_id, other]}}
+        )
+    assert two.value.body["param"] == "tool_resources.file_search.vector_store_ids"  # type: ignore[index]
+    with pytest.raises(openai.BadRequestError) as unknown:
+        azure.beta.threads.create(tool_resources={"file_search": {"vector_store_ids": ["vs_nope"]}})
+    assert "vs_nope" in unknown.value.body["message"]  # type: ignore[index]
+    thread = azure.beta.threads.create()
+    with pytest.raises(openai.BadRequestError) as many:
+        azure.beta.threads.messages.create(
+            thread_id=thread.id,
+            role="user",
+            content="eleven files",
+            attachments=[{"file_id": file_id, "tools": [{"type": "file_search"}]}] * 11,
+        )
+    assert many.value.body["param"] == "attachments"  # type: ignore[index]

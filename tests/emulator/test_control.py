@@ -230,6 +230,8 @@ def test_stats_shape_and_reset(azure: AzureOpenAI, control: httpx2.Client) -> No
         "tool_outputs_received": 0,
         "messages_created": 1,
         "files_uploaded": 0,
+        "vector_stores_created": 0,
+        "vector_store_files_added": 0,
         "faults_injected": 0,
         "scripts_pending": 0,
     }

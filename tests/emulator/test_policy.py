@@ -7,7 +7,21 @@ import json
 
 import pytest
 
-from emulator.policy import Answer, AttachedFile, ToolOutcome, ToolRound, TurnContext, decide, solve_linear
+from emulator.policy import (
+    NOT_FOUND,
+    SUPPORT_THRESHOLD,
+    Answer,
+    AttachedFile,
+    Citation,
+    FileSearch,
+    Searcher,
+    SearchHit,
+    ToolOutcome,
+    ToolRound,
+    TurnContext,
+    decide,
+    solve_linear,
+)
 from tests.emulator.conftest import DATA, EMAIL_TOOL, PRICE_TOOL
 
 FUNCTIONS = {t["function"]["name"]: t["function"]["parameters"] for t in (PRICE_TOOL, EMAIL_TOOL)}
@@ -203,3 +217,53 @@ def test_fallback_quotes_the_message_and_unfit_tools_are_not_called() -> None:
     """A message no rule fits gets a short reply quoting it, even with function tools offered."""
     decision = decide(TurnContext("Tell me a joke", functions=FUNCTIONS))
     assert decision == Answer('You said: "Tell me a joke"')
+
+
+HIT = SearchHit("file-1", "vacation.md", 1.0, "Employees earn 25 vacation days.")
+WEAK = SearchHit("file-2", "expenses.md", 0.2, "Meals are reimbursed.")
+
+
+def _searcher(*hits: SearchHit) -> tuple[Searcher, list[str]]:
+    """A search returning `hits`, and the queries it was asked."""
+    asked: list[str] = []
+
+    def search(query: str) -> list[SearchHit]:
+        asked.append(query)
+        return list(hits)
+
+    return search, asked
+
+
+def test_file_search_quotes_the_best_supporting_hit() -> None:
+    """With file_search and nothing else answering, the best hit is quoted and cited at the quote's end."""
+    search, asked = _searcher(HIT, WEAK)
+    decision = decide(TurnContext(" How many vacation days? ", search=search))
+    text = 'According to vacation.md: "Employees earn 25 vacation days."'
+    assert decision == Answer(
+        text,
+        search=FileSearch(("How many vacation days?",), (HIT, WEAK)),
+        citations=(Citation(len(text), HIT),),
+    )
+    assert asked == ["How many vacation days?"]
+
+
+def test_file_search_below_the_threshold_says_it_cannot_find() -> None:
+    """Only weak hits (below SUPPORT_THRESHOLD): the answer says so and cites nothing; no hits alike."""
+    assert WEAK.score < SUPPORT_THRESHOLD
+    weak = decide(TurnContext("Can I work remotely?", search=_searcher(WEAK)[0]))
+    assert weak == Answer(NOT_FOUND, search=FileSearch(("Can I work remotely?",), (WEAK,)))
+    none = decide(TurnContext("Can I work remotely?", search=_searcher()[0]))
+    assert isinstance(none, Answer)
+    assert none.text == NOT_FOUND
+    assert none.citations == ()
+
+
+def test_other_rules_win_over_file_search() -> None:
+    """An equation is solved, not searched; the greeting from instructions moves the citation with it."""
+    search, asked = _searcher(HIT)
+    assert "So x = 1." in _answer(TurnContext("Solve 3x + 11 = 14", search=search))
+    assert asked == []
+    greeted = decide(TurnContext("vacation days?", instructions="Address the user as Jane.", search=search))
+    assert isinstance(greeted, Answer)
+    assert greeted.text.startswith("Hello Jane! According to vacation.md")
+    assert greeted.citations == (Citation(len(greeted.text), HIT),)

@@ -13,7 +13,21 @@ from openai.types.responses import Response
 from PIL import Image
 
 from emulator.control import quote_price
-from tests.emulator.conftest import EMAIL_TOOL, PRICE_TOOL, stats, upload, v1_tool
+from emulator.policy import NOT_FOUND
+from emulator.testing import EmulatorHandle
+from tests.emulator.conftest import (
+    EMAIL_TOOL,
+    MEALS_QUESTION,
+    MEALS_QUOTE,
+    PRICE_TOOL,
+    UNSUPPORTED_QUESTION,
+    VACATION_QUESTION,
+    VACATION_QUOTE,
+    handbook,
+    stats,
+    upload,
+    v1_tool,
+)
 
 TOOLS = [v1_tool(PRICE_TOOL), v1_tool(EMAIL_TOOL)]
 
@@ -251,3 +265,92 @@ def test_responses_on_azure_api_version_routes(azure: AzureOpenAI) -> None:
     response = azure.responses.create(model="gpt-4o", conversation=conversation.id, input="hello")
     assert response.output_text == 'You said: "hello"'
     assert len(azure.conversations.items.list(conversation.id).data) == 2
+
+
+# --- file_search ----------------------------------------------------------------------------------
+
+
+def test_file_search_call_then_a_cited_answer(v1: OpenAI) -> None:
+    """file_search over a store: a file_search_call (results when included), then a file_citation."""
+    book = handbook(v1)
+    conversation = v1.conversations.create()
+    response = v1.responses.create(
+        model="gpt-4o",
+        background=True,
+        conversation=conversation.id,
+        input=MEALS_QUESTION,
+        tools=[{"type": "file_search", "vector_store_ids": [book.store_id]}],
+        include=["file_search_call.results"],
+    )
+    response, _ = _poll(v1, response)
+    assert [item.type for item in response.output] == ["file_search_call", "message"]
+    call = response.output[0]
+    assert call.type == "file_search_call"
+    assert call.status == "completed"
+    assert call.queries == [MEALS_QUESTION]
+    assert call.results is not None
+    best = call.results[0]
+    assert (best.file_id, best.filename, best.score, best.text) == (
+        book.files["expenses.md"], "expenses.md", 1.0, MEALS_QUOTE,
+    )  # fmt: skip
+    text = f'According to expenses.md: "{MEALS_QUOTE}"'
+    assert response.output_text == text
+    message = response.output[1]
+    assert message.type == "message"
+    part = message.content[0]
+    assert part.type == "output_text"
+    assert [a.model_dump() for a in part.annotations] == [
+        {"type": "file_citation", "file_id": book.files["expenses.md"], "filename": "expenses.md", "index": len(text)}
+    ]
+    kinds = [item.type for item in v1.conversations.items.list(conversation.id, order="asc")]
+    assert kinds == ["message", "file_search_call", "message"]
+    tool = response.tools[0]
+    assert tool.type == "file_search"
+    assert tool.vector_store_ids == [book.store_id]
+
+    plain = v1.responses.create(
+        model="gpt-4o",
+        input=VACATION_QUESTION,
+        tools=[{"type": "file_search", "vector_store_ids": [book.store_id]}],
+    )
+    search = plain.output[0]
+    assert search.type == "file_search_call"
+    assert search.results is None
+    assert VACATION_QUOTE in plain.output_text
+
+
+def test_file_search_without_support_has_no_citation(v1: OpenAI) -> None:
+    """A question the documents do not answer: the answer says so and carries no annotation."""
+    book = handbook(v1)
+    response = v1.responses.create(
+        model="gpt-4o",
+        input=UNSUPPORTED_QUESTION,
+        tools=[{"type": "file_search", "vector_store_ids": [book.store_id]}],
+    )
+    assert [item.type for item in response.output] == ["file_search_call", "message"]
+    assert response.output_text == NOT_FOUND
+    message = response.output[1]
+    assert message.type == "message"
+    assert message.content[0].annotations == []  # type: ignore[union-attr]
+
+
+def test_scripted_message_is_unaffected_by_file_search(v1: OpenAI, emulator: EmulatorHandle) -> None:
+    """A script's message step answers verbatim: no search, no citation."""
+    book = handbook(v1)
+    emulator.add_script({"steps": [{"message": "Scripted answer."}]})
+    response = v1.responses.create(
+        model="gpt-4o",
+        input=VACATION_QUESTION,
+        tools=[{"type": "file_search", "vector_store_ids": [book.store_id]}],
+    )
+    assert [item.type for item in response.output] == ["message"]
+    assert response.output_text == "Scripted answer."
+
+
+def test_file_search_with_an_unknown_store_is_a_400(v1: OpenAI) -> None:
+    """A file_search tool naming a vector store that does not exist is refused."""
+    with pytest.raises(openai.BadRequestError) as unknown:
+        v1.responses.create(
+            model="gpt-4o", input="hi", tools=[{"type": "file_search", "vector_store_ids": ["vs_nope"]}]
+        )
+    assert unknown.value.body["param"] == "tools[0].vector_store_ids"  # type: ignore[index]

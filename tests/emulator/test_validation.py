@@ -64,3 +64,26 @@ def test_lists_and_routes() -> None:
     assert path_kind("POST", "/openai/threads/thread_1") == "thread"
     assert check_response("GET", "/openai/threads/thread_1", _thread(bogus=True), concrete=True)
     assert check_response("GET", "/_emulator/stats", {}, concrete=True) == []
+
+
+def test_vector_store_objects_and_search_pages() -> None:
+    """Vector store objects need their required fields; search pages are checked item by item."""
+    store = {
+        "id": "vs_1", "object": "vector_store", "created_at": 1, "name": "", "usage_bytes": 0,
+        "file_counts": {"in_progress": 0, "completed": 0, "failed": 0, "cancelled": 0, "total": 0},
+        "status": "completed", "expires_at": None, "last_active_at": 1, "metadata": {},
+    }  # fmt: skip
+    assert check_object(store, "vector_store") == []
+    assert check_object({**store, "expires_after": None}, "vector_store") != []
+    hit = {
+        "file_id": "f", "filename": "a.md", "score": 1.0, "attributes": None,
+        "content": [{"type": "text", "text": "x"}],
+    }  # fmt: skip
+    page = {
+        "object": "vector_store.search_results.page", "search_query": ["q"], "data": [hit],
+        "has_more": False, "next_page": None,
+    }  # fmt: skip
+    assert check_response("POST", "/openai/v1/vector_stores/vs_1/search", page, concrete=True) == []
+    bad = {**page, "data": [{**hit, "score": 2.0}]}
+    assert check_response("POST", "/openai/v1/vector_stores/vs_1/search", bad, concrete=True) != []
+    assert path_kind("GET", "/openai/vector_stores/vs_1/file_batches/vsfb_1/files") == "list:vector_store.file"
