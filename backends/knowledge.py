@@ -8,6 +8,7 @@ not create is detached or deleted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from assistants.catalog import AssistantSpec
@@ -48,6 +49,11 @@ def sync_knowledge(backend: str, client: Any, spec: AssistantSpec, ledger: SyncL
         ingesting = False
         if not (known.get("ready") and known.get("hash") == digest and known.get("id") == store_id):
             attached = {f.id: f.status for f in client.vector_stores.files.list(store_id, limit=100)}
+            for stale in set(attached) - set(ids):
+                # Left in our store by an earlier sync whose ledger is gone: detach it so answers cite the
+                # current pages only (the file itself is not deleted: we cannot be sure we made it).
+                delete_quietly(partial(client.vector_stores.files.delete, stale, vector_store_id=store_id))
+                attached.pop(stale)
             for file_id in ids:
                 if file_id not in attached:
                     attached[file_id] = client.vector_stores.files.create(store_id, file_id=file_id).status
@@ -89,15 +95,16 @@ def conversation_store(client: Any, conversation_id: str) -> str:
     return str(store.id)
 
 
-def attach(client: Any, store_id: str, file_ids: list[str]) -> None:
-    """Attach files to a vector store, skipping those already there."""
+def attach(client: Any, store_id: str, file_ids: list[str]) -> bool:
+    """Attach files to a vector store, skipping those already there; True while any is still being indexed."""
     if not file_ids:
-        return
+        return False
     with translated_errors():
-        present = {f.id for f in client.vector_stores.files.list(store_id, limit=100)}
+        present = {f.id: f.status for f in client.vector_stores.files.list(store_id, limit=100)}
         for file_id in file_ids:
             if file_id not in present:
-                client.vector_stores.files.create(store_id, file_id=file_id)
+                present[file_id] = client.vector_stores.files.create(store_id, file_id=file_id).status
+    return any(present[i] == "in_progress" for i in file_ids)
 
 
 def delete_store(client: Any, store_id: str) -> None:

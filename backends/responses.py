@@ -118,8 +118,10 @@ class ResponsesBackend:
                 # makes one per thread by itself; here it is ours to make, remember and delete).
                 meta[META_VECTOR_STORE] = conversation_store(self.client, conversation)
                 self.client.conversations.update(conversation, metadata=meta)
-            if searchable:
-                attach(self.client, meta[META_VECTOR_STORE], searchable)
+            if searchable and attach(self.client, meta[META_VECTOR_STORE], searchable):
+                # A response searches only indexed files: ask the orchestration to come back shortly.
+                raise BackendError("indexing", "the attached files are still being indexed", retryable=True,
+                                   retry_after=1.0)
             stores = [*prepared.vector_store_ids, *([meta[META_VECTOR_STORE]] if meta.get(META_VECTOR_STORE) else [])]
             response = self.client.responses.create(
                 model=self.settings.openai_deployment,

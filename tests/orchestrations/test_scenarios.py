@@ -98,3 +98,32 @@ def test_sales_users_get_separate_conversations(stack: Stack, backend: str) -> N
     assert [m["role"] for m in ana_messages] == ["user", "assistant"]
     assert ana_messages[0]["content"][0]["text"] == "Which seller has the highest sales?"
     assert "customer 1001" not in json.dumps(ana_messages)
+
+
+def test_handbook_answers_with_a_citation_or_says_it_cannot_find(stack: Stack, backend: str) -> None:
+    """A question answered by one handbook page quotes and cites it; the cited page downloads; no support, no cite."""
+    turn = stack.converse("How many days of paid annual leave do I get?", assistant="handbook")
+    assert turn["status"] == "completed"
+    text = text_of(turn)
+    assert "25 days of paid annual leave" in text
+    citations = [a for m in turn["messages"] for p in m["content"] if p["type"] == "text"
+                 for a in p["annotations"] if a["type"] == "file_citation"]
+    assert len(citations) == 1
+    page = stack.http.get(citations[0]["url"])
+    assert page.status_code == 200
+    assert "# Leave policy" in page.text
+    unsupported = stack.post(turn["conversation_id"], "Does the company pay for pet insurance?").json()["turn"]
+    answer = stack.turn(turn["conversation_id"], unsupported)
+    assert "could not find" in text_of(answer).lower()
+    assert not [a for m in answer["messages"] for p in m["content"] if p["type"] == "text" for a in p["annotations"]]
+
+
+def test_a_file_attached_for_file_search_is_searched(stack: Stack, backend: str) -> None:
+    """A document sent with the message (tools: file_search) answers the question, cited."""
+    import base64
+
+    doc = b"# Parking\n\nVisitors park in garage B, levels 2 and 3, for up to four hours free of charge.\n"
+    turn = stack.converse("Where do visitors park?", assistant="handbook", attachments=[
+        {"filename": "parking.md", "content_base64": base64.b64encode(doc).decode(), "tools": ["file_search"]}])
+    assert turn["status"] == "completed"
+    assert "garage B" in text_of(turn)
