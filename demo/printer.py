@@ -122,6 +122,10 @@ class Printer:
                     self.line(f"  assistant › {head}")
                     for more in rest:
                         self.line(f"              {more}".rstrip())
+                    for note in part.get("annotations", []):
+                        if note["type"] == "file_citation":
+                            source = note.get("filename") or note.get("text") or note["file_id"]
+                            self.line(f"  cited {source} → {note['url']}")
 
     def saved(self, path: Path, size: int, content_type: str) -> None:
         """A file of the turn, downloaded from /api/files/{id}."""

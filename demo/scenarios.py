@@ -47,6 +47,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Ask("What State had the most bank failures?"),),
     ),
     Scenario(
+        "handbook",
+        "file_search over the company's own documents: a quoted, cited answer, and one it cannot find",
+        (
+            Ask("How many days of paid annual leave do I get?"),
+            Ask("Does the company pay for pet insurance?"),
+        ),
+    ),
+    Scenario(
         "sales",
         "two users, each in a conversation of their own, over four related CSV files",
         (

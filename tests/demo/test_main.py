@@ -146,6 +146,9 @@ def test_progress_and_answers_are_printed(runs: dict[str, DemoRun], backend: str
     assert "x = 1" in out
     assert re.search(r"assistant › [A-Z]{2} had the most bank failures: \d+ of the \d+ banks", out)
     assert "Jane Smith ordered" in out
+    assert "25 days of paid annual leave" in out
+    assert re.search(r"cited \S*leave-policy\.md\S* → /api/files/\S+|cited 【\S+】 → /api/files/\S+", out)
+    assert "could not find anything about that" in out
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
