@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from datetime import UTC, datetime
@@ -27,6 +28,11 @@ STOP_TIMEOUT_SECONDS = 20.0
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def keyed_conversation_id(dedupe_key: str) -> str:
+    """A new conversation's id derived from its dedupe key, so a repeated start finds the same one."""
+    return "k-" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
 
 
 def turn_config(settings: Settings) -> TurnConfig:
@@ -54,33 +60,58 @@ class ConversationService:
                     attachments: list[AttachmentIn], metadata: dict[str, str], callback_url: str | None = None,
                     correlation_id: str | None = None, reply_queue: str | None = None,
                     dedupe_key: str | None = None) -> tuple[str, int]:
-        """Create a conversation with its first message and start its orchestration; (id, turn)."""
+        """Create a conversation with its first message and start its orchestration; (id, turn).
+
+        With a dedupe key, a repeat of the same start answers with the turn the first one made (and makes
+        sure it runs) instead of Conflict; without a conversation id, the key names the conversation.
+        """
         name = assistant or self.settings.default_assistant
         load_assistant(name)  # unknown assistant → 400 before anything is created
         self.check_callback(callback_url)
-        conversation_id = conversation_id or uuid.uuid4().hex
+        if conversation_id is None:
+            conversation_id = keyed_conversation_id(dedupe_key) if dedupe_key else uuid.uuid4().hex
         record = ConversationRecord(conversation_id=conversation_id, assistant=name, backend=self.settings.backend,
                                     created_at=_now(), updated_at=_now(), metadata=metadata)
-        await self._io(self.store.create_conversation, record)
+        try:
+            await self._io(self.store.create_conversation, record)
+        except Conflict:
+            if dedupe_key is None:
+                raise
+            record = await self.conversation_record(conversation_id)
+            known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key)
+            if known is not None:
+                await self._wake(record, hint=False)
+                return conversation_id, known
+            if conversation_id != keyed_conversation_id(dedupe_key):
+                raise
+            # This key made the conversation, and the try that made it stopped before storing the message.
         uploaded = await self._upload(conversation_id, record.backend, attachments)
         turn, _ = await self._io(self.store.add_message, self._turn_record(
             conversation_id, message, uploaded, metadata, callback_url, correlation_id, reply_queue), dedupe_key)
-        await self._run(record, cursor=0)
+        await self._wake(record)
         return conversation_id, turn
 
     async def post(self, conversation_id: str, message: str, *, attachments: list[AttachmentIn],
                    callback_url: str | None = None, correlation_id: str | None = None,
                    reply_queue: str | None = None, metadata: dict[str, str] | None = None,
                    dedupe_key: str | None = None) -> int:
-        """Queue the next message of a conversation and wake its orchestration; the turn number."""
+        """Queue the next message of a conversation and wake its orchestration; the turn number.
+
+        A known dedupe key answers with its turn; the orchestration is still started if it is not running,
+        since the first try may have stopped between storing the message and starting it.
+        """
         self.check_callback(callback_url)
         record = await self.conversation_record(conversation_id)
+        if dedupe_key:
+            known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key)
+            if known is not None:
+                await self._wake(record, hint=False)
+                return int(known)
         uploaded = await self._upload(conversation_id, record.backend, attachments)
         turn, created = await self._io(self.store.add_message, self._turn_record(
             conversation_id, message, uploaded, metadata or {}, callback_url, correlation_id, reply_queue),
             dedupe_key)
-        if created:
-            await self._wake(record)
+        await self._wake(record, hint=created)
         return int(turn)
 
     def check_callback(self, callback_url: str | None) -> None:
@@ -107,10 +138,12 @@ class ConversationService:
             await self._io(self.store.add_files, conversation_id, [ref])
         return uploaded
 
-    async def _wake(self, record: ConversationRecord) -> None:
+    async def _wake(self, record: ConversationRecord, *, hint: bool = True) -> None:
+        # The event is only a hint (the orchestration reads the store); `hint=False` just ensures it runs.
         status = await self.client.get_status(record.conversation_id)
         if status is not None and status.runtime_status in RUNNING:
-            await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
+            if hint:
+                await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
             return
         # Not running (never started, or it failed): start again from the first unfinished turn.
         turns = await self._io(self.store.list_turns, record.conversation_id)
