@@ -195,6 +195,10 @@ class ConversationStore:
         """Move a turn to `status` (e.g. running) without touching its result."""
         self._merge(conversation_id, turn_row(turn), {"status": status, "updated_at": _now().isoformat()})
 
+    def mark_replied(self, conversation_id: str, turn: int) -> None:
+        """Note that the turn's queue reply was sent."""
+        self._merge(conversation_id, turn_row(turn), {"replied_at": _now().isoformat()})
+
     def save_turn(self, result: Turn) -> None:
         """Store a finished turn (split across properties when long)."""
         fields = {"status": result.status, "updated_at": _now().isoformat(), "result": result.model_dump_json()}
