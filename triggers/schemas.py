@@ -20,9 +20,10 @@ MessageText = Annotated[str, StringConstraints(min_length=1, max_length=limits.M
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are rejected so typos surface as errors."""
+    """A request body: unknown fields are rejected so typos surface as errors; types are taken exactly as the
+    published schema states them (no `"wait": true` read as 1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class AttachmentIn(Body):
