@@ -56,7 +56,8 @@ def openapi_document() -> dict[str, Any]:
                                      Problem]
     _, schemas = models_json_schema([(m, "validation" if m in (StartConversation, PostMessage) else "serialization")
                                      for m in models], ref_template=REF)
-    turn_param = {"name": "turn", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    turn_schema = {"type": "integer", "minimum": 1, "maximum": limits.MAX_TURN}
+    turn_param = {"name": "turn", "in": "path", "required": True, "schema": turn_schema}
     file_param = _path_param("file_id", limits.FILE_ID_PATTERN)
     paths: dict[str, Any] = {
         "/api/conversations": {"post": {
@@ -90,6 +91,9 @@ def openapi_document() -> dict[str, Any]:
             "responses": {"200": {"description": "the file's bytes",
                                   "content": {"image/png": {}, "application/octet-stream": {}}},
                           "400": _problem("malformed id"), "404": _problem("no such file")}}},
+        "/api/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
+                                      "responses": {"200": {"description": "OpenAPI 3.1 of this API",
+                                                            "content": {"application/json": {}}}}}},
         "/api/health": {"get": {"operationId": "health", "security": [],
                                 "responses": {"200": {"description": "up", "content": _json(Health)}}}},
     }
