@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 import uuid
 from datetime import UTC, datetime
@@ -14,13 +15,25 @@ import azure.durable_functions as df
 from assistants.catalog import load_assistant
 from backends.factory import get_backend
 from core import names
-from core.errors import Conflict, InvalidRequest, NotFound
-from core.records import FINAL_TURN_STATUSES, Attachment, ConversationState, Message, TextContent, Turn, TurnConfig
-from core.settings import Settings, load_settings
+from core.errors import BackendError, Conflict, InvalidRequest, NotFound
+from core.records import (
+    FINAL_TURN_STATUSES,
+    Attachment,
+    ConversationState,
+    FileRef,
+    Message,
+    TextContent,
+    Turn,
+    TurnConfig,
+)
+from core.settings import Backend, Settings, load_settings
 from store.records import ConversationRecord, TurnRecord
 from store.tables import ConversationStore, open_store
 from triggers.schemas import AttachmentIn, ConversationView, Transcript, TurnSummary
 
+log = logging.getLogger("durable_assistants")
+# The service judged the file itself (type, size, content): the caller's to fix, not a retry's.
+REFUSED_UPLOAD_STATUSES = frozenset({400, 413, 415, 422})
 RUNNING = (df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending)
 WAIT_POLL_SECONDS = 0.25
 STOP_TIMEOUT_SECONDS = 20.0
@@ -70,24 +83,34 @@ class ConversationService:
         self.check_callback(callback_url)
         if conversation_id is None:
             conversation_id = keyed_conversation_id(dedupe_key) if dedupe_key else uuid.uuid4().hex
-        record = ConversationRecord(conversation_id=conversation_id, assistant=name, backend=self.settings.backend,
-                                    created_at=_now(), updated_at=_now(), metadata=metadata)
-        try:
-            await self._io(self.store.create_conversation, record)
-        except Conflict:
-            if dedupe_key is None:
-                raise
-            record = await self.conversation_record(conversation_id)
-            known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key)
+        existing = await self._io(self.store.get_conversation, conversation_id)
+        if existing is not None:
+            known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key) if dedupe_key else None
             if known is not None:
-                await self._wake(record, hint=False)
+                await self._wake(existing, hint=False)
                 return conversation_id, known
-            if conversation_id != keyed_conversation_id(dedupe_key):
-                raise
+            if not (dedupe_key and conversation_id == keyed_conversation_id(dedupe_key)):
+                raise Conflict(f"conversation {conversation_id} already exists", field="conversation_id")
             # This key made the conversation, and the try that made it stopped before storing the message.
-        uploaded = await self._upload(conversation_id, record.backend, attachments)
+        # Upload first: if the service fails or refuses a file, nothing has been created and a retry is clean.
+        uploaded = await self._upload(existing.backend if existing else self.settings.backend, attachments)
+        record = existing or ConversationRecord(conversation_id=conversation_id, assistant=name,
+                                                backend=self.settings.backend, created_at=_now(),
+                                                updated_at=_now(), metadata=metadata)
+        if existing is None:
+            try:
+                await self._io(self.store.create_conversation, record)
+            except Conflict:
+                # Another delivery of the same request created it meanwhile: answer as that one does.
+                self._orphaned(conversation_id, uploaded)
+                known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key) if dedupe_key else None
+                if known is None:
+                    raise
+                return conversation_id, known
+        await self._io(self.store.add_files, conversation_id, [ref for _, ref in uploaded])
         turn, _ = await self._io(self.store.add_message, self._turn_record(
-            conversation_id, message, uploaded, metadata, callback_url, correlation_id, reply_queue), dedupe_key)
+            conversation_id, message, [a for a, _ in uploaded], metadata, callback_url, correlation_id, reply_queue),
+            dedupe_key)
         await self._wake(record)
         return conversation_id, turn
 
@@ -107,10 +130,11 @@ class ConversationService:
             if known is not None:
                 await self._wake(record, hint=False)
                 return int(known)
-        uploaded = await self._upload(conversation_id, record.backend, attachments)
+        uploaded = await self._upload(record.backend, attachments)
+        await self._io(self.store.add_files, conversation_id, [ref for _, ref in uploaded])
         turn, created = await self._io(self.store.add_message, self._turn_record(
-            conversation_id, message, uploaded, metadata or {}, callback_url, correlation_id, reply_queue),
-            dedupe_key)
+            conversation_id, message, [a for a, _ in uploaded], metadata or {}, callback_url, correlation_id,
+            reply_queue), dedupe_key)
         await self._wake(record, hint=created)
         return int(turn)
 
@@ -127,16 +151,29 @@ class ConversationService:
                           metadata=metadata, callback_url=callback_url, correlation_id=correlation_id,
                           reply_queue=reply_queue, created_at=_now())
 
-    async def _upload(self, conversation_id: str, backend: str, attachments: list[AttachmentIn]) -> list[Attachment]:
+    async def _upload(self, backend: Backend, attachments: list[AttachmentIn]) -> list[tuple[Attachment, FileRef]]:
+        """Upload a message's attachments; a file the service refuses is a 400 naming it."""
         if not attachments:
             return []
-        model = get_backend(self.settings, backend)  # type: ignore[arg-type]
-        uploaded = []
-        for a in attachments:
-            ref = await self._io(model.upload, a.filename, a.data())
-            uploaded.append(Attachment(file_id=ref.file_id, filename=a.filename, tools=a.tools))
-            await self._io(self.store.add_files, conversation_id, [ref])
+        model = get_backend(self.settings, backend)
+        uploaded: list[tuple[Attachment, FileRef]] = []
+        for i, a in enumerate(attachments):
+            try:
+                ref = await self._io(model.upload, a.filename, a.data())
+            except BackendError as exc:
+                self._orphaned(None, uploaded)
+                if not exc.retryable and exc.status in REFUSED_UPLOAD_STATUSES:
+                    raise InvalidRequest(f"the model service refused attachments[{i}] ({a.filename!r}): "
+                                         f"{exc.message[:300]}", field=f"attachments[{i}]") from None
+                raise
+            uploaded.append((Attachment(file_id=ref.file_id, filename=a.filename, tools=a.tools), ref))
         return uploaded
+
+    def _orphaned(self, conversation_id: str | None, uploaded: list[tuple[Attachment, FileRef]]) -> None:
+        # The backend interface deletes files only with a conversation: say loudly which ones are left.
+        if uploaded:
+            log.warning("request for conversation %s failed after uploading files %s; they stay at the service",
+                        conversation_id or "(new)", ", ".join(ref.file_id for _, ref in uploaded))
 
     async def _wake(self, record: ConversationRecord, *, hint: bool = True) -> None:
         # The event is only a hint (the orchestration reads the store); `hint=False` just ensures it runs.
