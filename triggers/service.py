@@ -202,17 +202,19 @@ class ConversationService:
 
     async def cancel(self, conversation_id: str) -> int:
         """Cancel the conversation's current turn; Conflict when there is none. The turn number."""
-        await self.conversation_record(conversation_id)
+        record = await self.conversation_record(conversation_id)
         turns = await self._io(self.store.list_turns, conversation_id)
         current = next((t for t in turns if t.status not in FINAL_TURN_STATUSES), None)
         if current is None:
             raise Conflict(f"conversation {conversation_id} is idle: no turn to cancel")
-        record = await self.conversation_record(conversation_id)
         cancelled = Turn(conversation_id=conversation_id, turn=current.turn, status="cancelled",
                          backend=record.backend, error=None)
         # Not started yet: cancel it in the store (the orchestration skips final turns). Started: tell the
         # orchestration, which cancels the run at the service.
         if not await self._io(self.store.cancel_if_queued, conversation_id, current.turn, cancelled):
+            # An orchestration that stopped (terminated, failed) is started again first: it takes the turn up
+            # where it was, run included, and the event reaches it.
+            await self._wake(record, hint=False)
             await self.client.raise_event(conversation_id, names.CANCEL_EVENT, {"turn": current.turn})
         return current.turn
 
@@ -302,5 +304,10 @@ class ConversationService:
         conversation_id, ref = found
         record = await self.conversation_record(conversation_id)
         model = get_backend(self.settings, record.backend)
-        data, content_type = await self._io(model.download, ref)
+        try:
+            data, content_type = await self._io(model.download, ref)
+        except BackendError as exc:
+            if exc.status == 404:  # e.g. its code-interpreter container expired
+                raise NotFound(f"file {file_id} is no longer available at the model service") from None
+            raise
         return data, content_type

@@ -196,6 +196,23 @@ def test_conversation_view_and_transcript(stack: Stack) -> None:
     assert transcript["messages"][2]["content"][0]["text"] == "And 7 + 2?"
 
 
+def test_a_file_gone_at_the_service_is_404(stack: Stack, backend: str) -> None:
+    """A chart whose file the service no longer has (an expired container): 404 problem+json, not a 5xx."""
+    word = marker()
+    stack.emulator.add_script({"match": {"contains": word}, "steps": [{"message": "a chart", "images": 1}]})
+    turn = stack.converse(f"{word} chart it", assistant="sales")
+    (image,) = [c["file_id"] for m in turn["messages"] for c in m["content"] if c["type"] == "image"]
+    assert stack.http.get(f"/api/files/{image}").headers["Content-Type"] == "image/png"
+
+    def forget(state: Any) -> None:
+        state.files.pop(image, None)
+        for container in state.responses.containers.values():
+            container.files.pop(image, None)
+
+    stack.emulator.call(forget)
+    assert_problem(stack.http.get(f"/api/files/{image}"), 404)
+
+
 def test_unknown_conversation_turn_and_file_are_404(stack: Stack) -> None:
     """Well-formed ids that do not exist: 404 problem+json."""
     cid = stack.converse("What is 2 + 9?", assistant="math-tutor")["conversation_id"]
@@ -263,6 +280,21 @@ def test_cancel_mid_run_then_the_queued_message_runs(stack: Stack, backend: str)
     second = stack.turn(cid, 2)
     assert second["status"] == "completed"
     assert run_statuses(stack, cid) == ["cancelled", "completed"]
+
+
+def test_cancel_after_the_orchestration_was_terminated(stack: Stack) -> None:
+    """An operator terminated the orchestration mid-turn: cancel still answers 202 and the run is cancelled."""
+    word = marker()
+    stack.emulator.add_script({"match": {"contains": word}, "steps": [{"message": "never"}],
+                               "polls_before_done": 1000})
+    cid = stack.start(f"{word} slow one", assistant="math-tutor").json()["conversation_id"]
+    wait_for(lambda: run_statuses(stack, cid))
+    instance = f"{stack.host.url}/runtime/webhooks/durabletask/instances/{cid}"
+    assert stack.http.post(f"{instance}/terminate", params={"reason": "operator"}).status_code == 202
+    wait_for(lambda: stack.http.get(instance).json()["runtimeStatus"] == "Terminated")
+    assert stack.http.post(f"/api/conversations/{cid}/cancel").status_code == 202
+    assert stack.turn(cid, 1)["status"] == "cancelled"
+    assert run_statuses(stack, cid) == ["cancelled"]
 
 
 def test_cancel_of_an_idle_conversation_is_409(stack: Stack) -> None:
