@@ -251,6 +251,20 @@ def test_a_message_that_can_never_succeed_is_rejected_on_the_first_try(queues: Q
     assert conversations() == count
 
 
+def test_a_callback_without_webhook_secret_is_rejected(queues: Queues, stack: Stack,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no WEBHOOK_SECRET, a request with callback_url could never be signed: rejected on the first try."""
+    monkeypatch.delenv("WEBHOOK_SECRET")
+    before = stack.stats()
+    text = json.dumps({"message": "hi", "callback_url": f"https://hooks.example.com/{uuid.uuid4().hex}"})
+    queues.send(text)
+    rejected = queues.take(queues.rejected, lambda m: m["original"] == text)
+    queues.drained()
+    assert (rejected["field"], rejected["dequeue_count"]) == ("callback_url", 1)
+    assert "WEBHOOK_SECRET" in rejected["reason"]
+    assert stack.stats() == before
+
+
 def test_rejections_land_in_conversation_requests_rejected(stack: Stack) -> None:
     """On the default queues, the rejected queue is conversation-requests-rejected."""
     q = Queues(host=stack.host, requests="conversation-requests", connection=stack.connection)
