@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,8 +87,10 @@ class LogicAppsHttpAction:
         return resp
 
 
-def test_logic_apps_async_pattern_with_a_function_key(keyed: DevHost, stack: Stack) -> None:
+def test_logic_apps_async_pattern_with_a_function_key(keyed: DevHost, stack: Stack,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
     """POST ?code= → 202 + Location + Retry-After → GET Location (key echoed in it) until 200 with the turn."""
+    caplog.set_level(logging.DEBUG)
     word = marker()
     stack.emulator.add_script({"match": {"contains": word}, "steps": [{"message": "the answer is 42"}],
                                "polls_before_done": 3})
@@ -118,6 +121,10 @@ def test_logic_apps_async_pattern_with_a_function_key(keyed: DevHost, stack: Sta
         assert resp.json()["status"] in ("queued", "running")
     # Without the echoed key the same URL is refused: the echo is what lets Logic Apps poll.
     assert httpx2.get(f"{keyed.url}/api/conversations/{cid}/turns/1").status_code == 401
+    # The host and the app logged each request, never the key (the test's own HTTP client may: it is the caller).
+    served = [r.getMessage() for r in caplog.records if r.name.startswith(("devhost", "durable_assistants"))]
+    assert any("/api/conversations" in line for line in served)
+    assert not [line for line in served if FUNCTION_KEY in line]
 
 
 def test_location_echoes_a_key_sent_as_a_header(keyed: DevHost) -> None:
