@@ -12,7 +12,7 @@ import azure.durable_functions as df
 from activities.common import log, settings
 from core import names
 from core.signing import SIGNATURE_HEADER, sign
-from store.connection import queue_service
+from store.connection import queue_client
 from store.tables import open_store
 from tools import http
 
@@ -26,16 +26,19 @@ WEBHOOK_ATTEMPTS = 5
 def deliver_turn(payload: dict) -> dict[str, Any]:
     """Send the turn on; the same delivery id on every retry lets receivers drop duplicates."""
     conversation_id, turn = payload["conversation_id"], int(payload["turn"])
-    row = open_store().get_turn(conversation_id, turn)
+    store = open_store()
+    row = store.get_turn(conversation_id, turn)
     if row is None or row.result is None:
         return {"delivered": []}
     delivery_id = f"{conversation_id}:{turn}"
     delivered = []
     envelope = {**row.result.to_json(), "correlation_id": row.correlation_id}
-    if row.reply_queue:
-        queue = queue_service(os.environ).get_queue_client(row.reply_queue)
+    if row.reply_queue and row.replied_at is None:
+        # Sent (and noted) before the webhook: a retry for a failing webhook must not reply twice.
+        queue = queue_client(os.environ, row.reply_queue)
         _ensure_queue(queue)
         queue.send_message(json.dumps(envelope).encode())
+        store.mark_replied(conversation_id, turn)
         delivered.append("queue")
     if row.callback_url:
         secret = settings().webhook_secret

@@ -225,9 +225,13 @@ class AssistantsBackend:
             data = self.client.files.content(file.file_id).content
         return data, content_type(file.filename, data)
 
-    def delete_conversation(self, conversation: str, files: list[FileRef]) -> None:
+    def delete_conversation(self, conversation: str | None, files: list[FileRef]) -> None:
         """Delete the thread, the vector store its attachments made, and its files; already gone is fine."""
         stores: list[str] = []
+        if conversation is None:  # its first turn failed before the thread was made: only files remain
+            for f in files:
+                delete_quietly(partial(self.client.files.delete, f.file_id))
+            return
         try:
             with translated_errors():
                 thread = self.client.beta.threads.retrieve(conversation)

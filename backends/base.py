@@ -80,7 +80,7 @@ class ModelBackend(Protocol):
         """A file's bytes and content type."""
         ...
 
-    def delete_conversation(self, conversation: str, files: list[FileRef]) -> None:
+    def delete_conversation(self, conversation: str | None, files: list[FileRef]) -> None:
         """Remove the thread/conversation and the files this service created for it."""
         ...
 

@@ -215,18 +215,19 @@ class ResponsesBackend:
                 data = self.client.files.content(file.file_id).content
         return data, content_type(file.filename, data)
 
-    def delete_conversation(self, conversation: str, files: list[FileRef]) -> None:
+    def delete_conversation(self, conversation: str | None, files: list[FileRef]) -> None:
         """Delete the conversation, its vector store, its uploaded files and its generated container files."""
-        try:
-            with translated_errors():
-                store = self._metadata(conversation).get(META_VECTOR_STORE)
-        except BackendError as exc:
-            if exc.status != 404:
-                raise
-            store = None
-        if store:
-            delete_store(self.client, store)
-        delete_quietly(lambda: self.client.conversations.delete(conversation))
+        store = None
+        if conversation is not None:  # None: its first turn failed before the conversation was made
+            try:
+                with translated_errors():
+                    store = self._metadata(conversation).get(META_VECTOR_STORE)
+            except BackendError as exc:
+                if exc.status != 404:
+                    raise
+            if store:
+                delete_store(self.client, store)
+            delete_quietly(lambda: self.client.conversations.delete(conversation))
         for f in files:
             if f.container:
                 delete_quietly(lambda f=f: self.client.containers.files.delete(  # type: ignore[misc]

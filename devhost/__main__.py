@@ -104,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for cleanup in reversed(cleanups):
             cleanup()
         return 2
+    # Handlers first: a caller that reads the banner may interrupt at once.
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
     print(f"devhost: {args.app} on {host.url}/{host.host_config.route_prefix} (Ctrl+C to stop)", flush=True)
     for line in banner:
         print(line, flush=True)
@@ -111,9 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         assert spec.route is not None
         methods = ",".join(sorted(spec.methods)) if spec.methods else "*"
         print(f"  {spec.name}: [{methods}] {host.url}/{host.host_config.route_prefix}/{spec.route.template}")
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
     done.wait()
     for cleanup in reversed(cleanups):
         cleanup()

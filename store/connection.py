@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from azure.data.tables import TableServiceClient
-    from azure.storage.queue import QueueServiceClient
+    from azure.storage.queue import QueueClient, QueueServiceClient
 
 CONNECTION = "AzureWebJobsStorage"
 Service = Literal["table", "queue"]
@@ -53,18 +53,28 @@ def table_service(env: Mapping[str, str]) -> TableServiceClient:
 
 
 def queue_service(env: Mapping[str, str]) -> QueueServiceClient:
-    """Queue service client; messages are base64 as the Functions queue trigger expects."""
-    from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueServiceClient
+    """Queue service client (connection string, or managed identity via AzureWebJobsStorage__*)."""
+    from azure.storage.queue import QueueServiceClient
 
     def build() -> QueueServiceClient:
-        policies: dict[str, Any] = {"message_encode_policy": BinaryBase64EncodePolicy(),
-                    "message_decode_policy": BinaryBase64DecodePolicy()}
         conn = env.get(CONNECTION, "").strip()
         if conn:
-            return QueueServiceClient.from_connection_string(conn, **policies)
-        return QueueServiceClient(account_url=_endpoint(env, "queue"), credential=_credential(env), **policies)
+            return QueueServiceClient.from_connection_string(conn)
+        return QueueServiceClient(account_url=_endpoint(env, "queue"), credential=_credential(env))
 
     return _cached(("queue", _key(env)), build)
+
+
+def queue_client(env: Mapping[str, str], name: str) -> QueueClient:
+    """A client for queue `name` whose messages are base64, as the Functions queue trigger expects.
+
+    The encoding is set here, per queue: `QueueServiceClient.get_queue_client` does not pass on the
+    service client's message policies.
+    """
+    from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy
+
+    return queue_service(env).get_queue_client(name, message_encode_policy=BinaryBase64EncodePolicy(),
+                                               message_decode_policy=BinaryBase64DecodePolicy())
 
 
 def _cached(key: tuple[str, str], build: Any) -> Any:

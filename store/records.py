@@ -37,3 +37,5 @@ class TurnRecord(Record):
     created_at: str
     updated_at: str | None = None
     result: Turn | None = None
+    # When the finished turn went onto reply_queue: a delivery retried for its webhook does not send it twice.
+    replied_at: str | None = None

@@ -9,7 +9,7 @@ next message from here.
 Rows (one table, partitioned by conversation id):
   (conv, "conversation")    the conversation: assistant, backend, backend id, turn count
   (conv, "turn-000000042")  one message and, once final, its turn
-  (conv, "key-<dedupe>")    the turn a dedupe key (queue message, Idempotency-Key) already made
+  (conv, "key-<sha256>")    the turn a dedupe key (queue message, Idempotency-Key) already made
   ("~files", <file id>)     which conversation a produced or uploaded file belongs to
   ("~ledger", <key>)        what the backends synced (assistants, files), for idempotent re-syncs
 """
@@ -17,6 +17,7 @@ Rows (one table, partitioned by conversation id):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -47,6 +48,11 @@ JSON_FIELDS = frozenset({"metadata", "attachments"})
 def turn_row(turn: int) -> str:
     """Row key of a turn; zero-padded so rows sort in turn order."""
     return f"turn-{turn:09d}"
+
+
+def dedupe_row(key: str) -> str:
+    """Row key of a dedupe key: hashed, since a caller's key may hold characters a row key may not (/ # ?)."""
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _now() -> datetime:
@@ -109,10 +115,11 @@ class ConversationStore:
         from azure.core.exceptions import ResourceExistsError
 
         conv = record.conversation_id
+        key_row = dedupe_row(dedupe_key) if dedupe_key else None
         if dedupe_key:
-            known = self._get(conv, f"key-{dedupe_key}")
-            if known:
-                return int(known["turn"]), False
+            known = self.turn_for_key(conv, dedupe_key)
+            if known is not None:
+                return known, False
         conversation = self.get_conversation(conv)
         turn = (conversation.turns if conversation else 0) + 1
         while True:
@@ -122,16 +129,21 @@ class ConversationStore:
                 break
             except ResourceExistsError:
                 turn += 1
-        if dedupe_key:
+        if key_row:
             try:
-                self.table.create_entity({"PartitionKey": conv, "RowKey": f"key-{dedupe_key}", "turn": turn})
+                self.table.create_entity({"PartitionKey": conv, "RowKey": key_row, "turn": turn})
             except ResourceExistsError:
                 # A duplicate raced us between the check and here: keep the first, drop ours.
-                first = int(self._get(conv, f"key-{dedupe_key}")["turn"])
+                first = int(self._get(conv, key_row)["turn"])
                 self._merge(conv, turn_row(turn), {"status": "cancelled", "duplicate_of": first})
                 return first, False
         self._raise_turn_count(conv, turn)
         return turn, True
+
+    def turn_for_key(self, conversation_id: str, dedupe_key: str) -> int | None:
+        """The turn a dedupe key already made in the conversation, or None."""
+        known = self._get(conversation_id, dedupe_row(dedupe_key))
+        return int(known["turn"]) if known else None
 
     def _raise_turn_count(self, conv: str, turn: int) -> None:
         from azure.core import MatchConditions
@@ -183,6 +195,10 @@ class ConversationStore:
     def set_turn_status(self, conversation_id: str, turn: int, status: str) -> None:
         """Move a turn to `status` (e.g. running) without touching its result."""
         self._merge(conversation_id, turn_row(turn), {"status": status, "updated_at": _now().isoformat()})
+
+    def mark_replied(self, conversation_id: str, turn: int) -> None:
+        """Note that the turn's queue reply was sent."""
+        self._merge(conversation_id, turn_row(turn), {"replied_at": _now().isoformat()})
 
     def save_turn(self, result: Turn) -> None:
         """Store a finished turn (split across properties when long)."""

@@ -28,7 +28,7 @@ def _conversation_id(req: func.HttpRequest) -> str:
 
 def _turn_number(req: func.HttpRequest) -> int:
     value = req.route_params.get("turn", "")
-    if not value.isdigit() or not 0 < int(value) < 10**9:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= limits.MAX_TURN:
         raise InvalidRequest(f"turn {value[:20]!r} must be a positive integer", field="turn")
     return int(value)
 

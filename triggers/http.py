@@ -12,7 +12,7 @@ import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
 from core import limits
-from core.errors import InvalidRequest, RequestError
+from core.errors import BackendError, InvalidRequest, RequestError
 
 log = logging.getLogger("durable_assistants")
 M = TypeVar("M", bound=BaseModel)
@@ -76,6 +76,8 @@ def handle_errors(handler: Handler) -> Handler:
             return await handler(req, *args, **kwargs)
         except RequestError as exc:
             return problem_response(exc, instance=_path(req))
+        except BackendError as exc:
+            return _upstream_problem(exc, _path(req))
         except Exception:
             log.exception("unhandled error in %s %s", req.method, _path(req))
             body = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
@@ -84,6 +86,19 @@ def handle_errors(handler: Handler) -> Handler:
                                      headers={"Content-Type": "application/problem+json"})
 
     return wrapper
+
+
+def _upstream_problem(exc: BackendError, instance: str) -> func.HttpResponse:
+    """The model service failed: 503 + Retry-After when a retry can help, else 502. Its words stay in the log."""
+    log.warning("model service error in %s: %s", instance, exc.code)
+    status, title = (503, "Service Unavailable") if exc.retryable else (502, "Bad Gateway")
+    body = {"type": "about:blank", "title": title, "status": status, "instance": instance,
+            "detail": "the model service is unavailable; try again later" if exc.retryable
+            else "the model service refused the request; it has been logged"}
+    headers = {"Content-Type": "application/problem+json"}
+    if exc.retryable:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after or limits.RETRY_AFTER_SECONDS)))
+    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers)
 
 
 def _path(req: func.HttpRequest) -> str:

@@ -28,7 +28,12 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}}}
 
 
-def _turn_answers(created: bool) -> dict[str, Any]:
+def _unavailable(what: str) -> dict[str, Any]:
+    return {**_problem(f"the model service is unavailable while {what}: retry after Retry-After"),
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds before retrying"}}}
+
+
+def _turn_answers(created: bool, posted: bool = True) -> dict[str, Any]:
     headers = {"Location": {"schema": {"type": "string"}, "description": "GET this URL for the turn"},
                "Retry-After": {"schema": {"type": "integer"}, "description": "seconds before polling again"}}
     answers: dict[str, Any] = {
@@ -39,6 +44,9 @@ def _turn_answers(created: bool) -> dict[str, Any]:
     }
     if created:
         answers["409"] = _problem("conversation_id exists")
+    if posted:
+        answers["502"] = _problem("the model service refused an attachment for a reason of its own")
+        answers["503"] = _unavailable("uploading attachments (nothing was created)")
     return answers
 
 
@@ -47,6 +55,9 @@ def _path_param(name: str, pattern: str) -> dict[str, Any]:
 
 
 CONVERSATION_ID = _path_param("conversation_id", limits.CONVERSATION_ID_PATTERN)
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "A retried request with the same key answers with the turn the first one made",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
 
 
 @cache
@@ -56,11 +67,13 @@ def openapi_document() -> dict[str, Any]:
                                      Problem]
     _, schemas = models_json_schema([(m, "validation" if m in (StartConversation, PostMessage) else "serialization")
                                      for m in models], ref_template=REF)
-    turn_param = {"name": "turn", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    turn_schema = {"type": "integer", "minimum": 1, "maximum": limits.MAX_TURN}
+    turn_param = {"name": "turn", "in": "path", "required": True, "schema": turn_schema}
     file_param = _path_param("file_id", limits.FILE_ID_PATTERN)
     paths: dict[str, Any] = {
         "/api/conversations": {"post": {
             "operationId": "startConversation", "summary": "Start a conversation with its first message",
+            "parameters": [IDEMPOTENCY_KEY],
             "requestBody": {"required": True, "content": _json(StartConversation)},
             "responses": _turn_answers(created=True)}},
         "/api/conversations/{conversation_id}": {
@@ -71,7 +84,7 @@ def openapi_document() -> dict[str, Any]:
                        "responses": {"204": {"description": "deleted with its backend data and history"},
                                      "400": _problem("malformed id"), "404": _problem("no such conversation")}}},
         "/api/conversations/{conversation_id}/messages": {
-            "post": {"operationId": "postMessage", "parameters": [CONVERSATION_ID],
+            "post": {"operationId": "postMessage", "parameters": [CONVERSATION_ID, IDEMPOTENCY_KEY],
                      "requestBody": {"required": True, "content": _json(PostMessage)},
                      "responses": _turn_answers(created=False)},
             "get": {"operationId": "getMessages", "parameters": [CONVERSATION_ID],
@@ -79,7 +92,7 @@ def openapi_document() -> dict[str, Any]:
                                   "400": _problem("malformed id"), "404": _problem("no such conversation")}}},
         "/api/conversations/{conversation_id}/turns/{turn}": {"get": {
             "operationId": "getTurn", "parameters": [CONVERSATION_ID, turn_param],
-            "responses": _turn_answers(created=False)}},
+            "responses": _turn_answers(created=False, posted=False)}},
         "/api/conversations/{conversation_id}/cancel": {"post": {
             "operationId": "cancelConversation", "parameters": [CONVERSATION_ID],
             "responses": {"202": {"description": "the running turn is being cancelled"},
@@ -89,7 +102,12 @@ def openapi_document() -> dict[str, Any]:
             "operationId": "getFile", "parameters": [file_param],
             "responses": {"200": {"description": "the file's bytes",
                                   "content": {"image/png": {}, "application/octet-stream": {}}},
-                          "400": _problem("malformed id"), "404": _problem("no such file")}}},
+                          "400": _problem("malformed id"), "404": _problem("no such file"),
+                          "502": _problem("the model service refused the download"),
+                          "503": _unavailable("downloading the file")}}},
+        "/api/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
+                                      "responses": {"200": {"description": "OpenAPI 3.1 of this API",
+                                                            "content": {"application/json": {}}}}}},
         "/api/health": {"get": {"operationId": "health", "security": [],
                                 "responses": {"200": {"description": "up", "content": _json(Health)}}}},
     }

@@ -21,9 +21,12 @@ bp = df.Blueprint()
 log = logging.getLogger("durable_assistants")
 
 
-def conversation_id_for(dedupe_key: str) -> str:
-    """A new conversation's id derived from the request, so a redelivered message finds the same one."""
-    return "q-" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
+def dedupe_key(request: QueueRequest, message_id: str | None, raw: bytes) -> str:
+    """What makes two deliveries one request: the same correlation_id with the same content, else the same
+    queue message (a redelivery after a failed try). A correlation id reused for another message is not a dupe."""
+    if request.correlation_id:
+        return "request:" + hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+    return "message:" + (message_id or hashlib.sha256(raw).hexdigest())
 
 
 def _utf8(raw: bytes) -> str:
@@ -61,6 +64,9 @@ async def conversation_requests(msg: func.QueueMessage, rejected: func.Out[str],
     try:
         request = parse_request(_utf8(raw))
         load_assistant(request.assistant or settings.default_assistant)
+        if request.reply_queue in (settings.requests_queue, settings.rejected_queue):
+            raise InvalidRequest("reply_queue must not be the requests queue or its rejected queue",
+                                 field="reply_queue")
         service = ConversationService(client, settings=settings)
         service.check_callback(request.callback_url)
     except RequestError as exc:
@@ -68,17 +74,17 @@ async def conversation_requests(msg: func.QueueMessage, rejected: func.Out[str],
         rejected.set(json.dumps({"reason": exc.detail, "field": exc.field, "original": text, "message_id": msg.id,
                                  "dequeue_count": msg.dequeue_count, "rejected_at": datetime.now(UTC).isoformat()}))
         return
-    # A redelivered message has the same id; the same request sent twice has the same correlation_id.
-    dedupe = request.correlation_id or msg.id or hashlib.sha256(raw).hexdigest()
+    dedupe = dedupe_key(request, msg.id, raw)
     reply_queue = request.reply_queue or settings.replies_queue
-    conversation_id = request.conversation_id or conversation_id_for(dedupe)
-    if await service.exists(conversation_id):
-        turn = await service.post(conversation_id, request.message, attachments=[], callback_url=request.callback_url,
-                                  correlation_id=request.correlation_id, reply_queue=reply_queue,
-                                  metadata=request.metadata, dedupe_key=dedupe)
+    if request.conversation_id and await service.exists(request.conversation_id):
+        conversation_id = request.conversation_id
+        turn = await service.post(conversation_id, request.message, attachments=[],
+                                  callback_url=request.callback_url, correlation_id=request.correlation_id,
+                                  reply_queue=reply_queue, metadata=request.metadata, dedupe_key=dedupe)
     else:
+        # A new conversation (named by the request, else by its dedupe key, so a redelivery finds it).
         conversation_id, turn = await service.start(
-            request.message, assistant=request.assistant, conversation_id=conversation_id, attachments=[],
+            request.message, assistant=request.assistant, conversation_id=request.conversation_id, attachments=[],
             metadata=request.metadata, callback_url=request.callback_url, correlation_id=request.correlation_id,
             reply_queue=reply_queue, dedupe_key=dedupe)
     log.info("queue message %s → conversation %s turn %d", msg.id, conversation_id, turn)

@@ -20,9 +20,10 @@ MessageText = Annotated[str, StringConstraints(min_length=1, max_length=limits.M
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are rejected so typos surface as errors."""
+    """A request body: unknown fields are rejected so typos surface as errors; types are taken exactly as the
+    published schema states them (no `"wait": true` read as 1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class AttachmentIn(Body):
@@ -120,6 +121,14 @@ class QueueRequest(Body):
 
     _callback = field_validator("callback_url")(_check_callback)
     _metadata = field_validator("metadata")(_check_metadata)
+
+    @field_validator("reply_queue")
+    @classmethod
+    def _queue_name(cls, value: str | None) -> str | None:
+        # Azure also refuses consecutive hyphens; caught here, the reply is not lost at delivery time.
+        if value is not None and "--" in value:
+            raise ValueError("must not contain consecutive hyphens (not a valid Azure queue name)")
+        return value
 
 
 # --- answers ---------------------------------------------------------------------------------------

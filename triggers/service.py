@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import time
 import uuid
 from datetime import UTC, datetime
@@ -14,13 +16,25 @@ from assistants.catalog import load_assistant
 from backends.content import content_type
 from backends.factory import get_backend
 from core import names
-from core.errors import Conflict, InvalidRequest, NotFound, RequestError
-from core.records import FINAL_TURN_STATUSES, Attachment, ConversationState, Message, TextContent, Turn, TurnConfig
-from core.settings import Settings, load_settings
+from core.errors import BackendError, Conflict, InvalidRequest, NotFound, RequestError
+from core.records import (
+    FINAL_TURN_STATUSES,
+    Attachment,
+    ConversationState,
+    FileRef,
+    Message,
+    TextContent,
+    Turn,
+    TurnConfig,
+)
+from core.settings import Backend, Settings, load_settings
 from store.records import ConversationRecord, TurnRecord
 from store.tables import ConversationStore, open_store
 from triggers.schemas import AttachmentIn, ConversationView, Transcript, TurnSummary
 
+log = logging.getLogger("durable_assistants")
+# The service judged the file itself (type, size, content): the caller's to fix, not a retry's.
+REFUSED_UPLOAD_STATUSES = frozenset({400, 413, 415, 422})
 # ContinuedAsNew is the moment between two executions of a live instance.
 RUNNING = (df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending,
            df.OrchestrationRuntimeStatus.ContinuedAsNew)
@@ -42,6 +56,11 @@ def knowledge_document(assistant: str, filename: str) -> tuple[bytes, str]:
     if path is None:
         raise NotFound(f"document {filename!r} is no longer in assistant {assistant!r}")
     return path.read_bytes(), content_type(filename, b"")
+
+
+def keyed_conversation_id(dedupe_key: str) -> str:
+    """A new conversation's id derived from its dedupe key, so a repeated start finds the same one."""
+    return "k-" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
 
 
 def turn_config(settings: Settings) -> TurnConfig:
@@ -69,33 +88,69 @@ class ConversationService:
                     attachments: list[AttachmentIn], metadata: dict[str, str], callback_url: str | None = None,
                     correlation_id: str | None = None, reply_queue: str | None = None,
                     dedupe_key: str | None = None) -> tuple[str, int]:
-        """Create a conversation with its first message and start its orchestration; (id, turn)."""
+        """Create a conversation with its first message and start its orchestration; (id, turn).
+
+        With a dedupe key, a repeat of the same start answers with the turn the first one made (and makes
+        sure it runs) instead of Conflict; without a conversation id, the key names the conversation.
+        """
         name = assistant or self.settings.default_assistant
         load_assistant(name)  # unknown assistant → 400 before anything is created
         self.check_callback(callback_url)
-        conversation_id = conversation_id or uuid.uuid4().hex
-        record = ConversationRecord(conversation_id=conversation_id, assistant=name, backend=self.settings.backend,
-                                    created_at=_now(), updated_at=_now(), metadata=metadata)
-        await self._io(self.store.create_conversation, record)
-        uploaded = await self._upload(conversation_id, record.backend, attachments)
+        if conversation_id is None:
+            conversation_id = keyed_conversation_id(dedupe_key) if dedupe_key else uuid.uuid4().hex
+        existing = await self._io(self.store.get_conversation, conversation_id)
+        if existing is not None:
+            known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key) if dedupe_key else None
+            if known is not None:
+                await self._wake(existing, hint=False)
+                return conversation_id, known
+            if not (dedupe_key and conversation_id == keyed_conversation_id(dedupe_key)):
+                raise Conflict(f"conversation {conversation_id} already exists", field="conversation_id")
+            # This key made the conversation, and the try that made it stopped before storing the message.
+        # Upload first: if the service fails or refuses a file, nothing has been created and a retry is clean.
+        uploaded = await self._upload(existing.backend if existing else self.settings.backend, attachments)
+        record = existing or ConversationRecord(conversation_id=conversation_id, assistant=name,
+                                                backend=self.settings.backend, created_at=_now(),
+                                                updated_at=_now(), metadata=metadata)
+        if existing is None:
+            try:
+                await self._io(self.store.create_conversation, record)
+            except Conflict:
+                # Another delivery of the same request created it meanwhile: answer as that one does.
+                await self._discard(record.backend, uploaded)
+                known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key) if dedupe_key else None
+                if known is None:
+                    raise
+                return conversation_id, known
+        await self._io(self.store.add_files, conversation_id, [ref for _, ref in uploaded])
         turn, _ = await self._io(self.store.add_message, self._turn_record(
-            conversation_id, message, uploaded, metadata, callback_url, correlation_id, reply_queue), dedupe_key)
-        await self._run(record, cursor=0)
+            conversation_id, message, [a for a, _ in uploaded], metadata, callback_url, correlation_id, reply_queue),
+            dedupe_key)
+        await self._wake(record)
         return conversation_id, turn
 
     async def post(self, conversation_id: str, message: str, *, attachments: list[AttachmentIn],
                    callback_url: str | None = None, correlation_id: str | None = None,
                    reply_queue: str | None = None, metadata: dict[str, str] | None = None,
                    dedupe_key: str | None = None) -> int:
-        """Queue the next message of a conversation and wake its orchestration; the turn number."""
+        """Queue the next message of a conversation and wake its orchestration; the turn number.
+
+        A known dedupe key answers with its turn; the orchestration is still started if it is not running,
+        since the first try may have stopped between storing the message and starting it.
+        """
         self.check_callback(callback_url)
         record = await self.conversation_record(conversation_id)
-        uploaded = await self._upload(conversation_id, record.backend, attachments)
+        if dedupe_key:
+            known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key)
+            if known is not None:
+                await self._wake(record, hint=False)
+                return int(known)
+        uploaded = await self._upload(record.backend, attachments)
+        await self._io(self.store.add_files, conversation_id, [ref for _, ref in uploaded])
         turn, created = await self._io(self.store.add_message, self._turn_record(
-            conversation_id, message, uploaded, metadata or {}, callback_url, correlation_id, reply_queue),
-            dedupe_key)
-        if created:
-            await self._wake(record, int(turn))
+            conversation_id, message, [a for a, _ in uploaded], metadata or {}, callback_url, correlation_id,
+            reply_queue), dedupe_key)
+        await self._wake(record, hint=created, turn=int(turn))
         return int(turn)
 
     def check_callback(self, callback_url: str | None) -> None:
@@ -111,24 +166,40 @@ class ConversationService:
                           metadata=metadata, callback_url=callback_url, correlation_id=correlation_id,
                           reply_queue=reply_queue, created_at=_now())
 
-    async def _upload(self, conversation_id: str, backend: str, attachments: list[AttachmentIn]) -> list[Attachment]:
+    async def _upload(self, backend: Backend, attachments: list[AttachmentIn]) -> list[tuple[Attachment, FileRef]]:
+        """Upload a message's attachments; a file the service refuses is a 400 naming it."""
         if not attachments:
             return []
-        model = get_backend(self.settings, backend)  # type: ignore[arg-type]
-        uploaded = []
-        for a in attachments:
-            ref = await self._io(model.upload, a.filename, a.data())
-            uploaded.append(Attachment(file_id=ref.file_id, filename=a.filename, tools=a.tools))
-            await self._io(self.store.add_files, conversation_id, [ref])
+        model = get_backend(self.settings, backend)
+        uploaded: list[tuple[Attachment, FileRef]] = []
+        for i, a in enumerate(attachments):
+            try:
+                ref = await self._io(model.upload, a.filename, a.data())
+            except BackendError as exc:
+                await self._discard(backend, uploaded)
+                if not exc.retryable and exc.status in REFUSED_UPLOAD_STATUSES:
+                    raise InvalidRequest(f"the model service refused attachments[{i}] ({a.filename!r}): "
+                                         f"{exc.message[:300]}", field=f"attachments[{i}]") from None
+                raise
+            uploaded.append((Attachment(file_id=ref.file_id, filename=a.filename, tools=a.tools), ref))
         return uploaded
 
-    async def _wake(self, record: ConversationRecord, turn: int) -> None:
+    async def _discard(self, backend: Backend, uploaded: list[tuple[Attachment, FileRef]]) -> None:
+        """Delete files uploaded for a request that then failed (best effort: the request's error matters more)."""
+        if not uploaded:
+            return
+        files = [ref for _, ref in uploaded]
+        try:
+            await self._io(get_backend(self.settings, backend).delete_conversation, None, files)
+        except BackendError as exc:
+            log.warning("could not delete files %s of a failed request (%s); they stay at the service",
+                        ", ".join(f.file_id for f in files), exc.code)
+
+    async def _wake(self, record: ConversationRecord, *, hint: bool = True, turn: int | None = None) -> None:
+        # The event is only a hint (the orchestration reads the store); `hint=False` just ensures it runs.
         status = await self.client.get_status(record.conversation_id)
         if status is not None and status.runtime_status in RUNNING:
-            # While an earlier turn is unfinished the orchestration will read this one from the store when it
-            # is done; only an idle orchestration needs the wake-up event (which costs history).
-            previous = await self._io(self.store.get_turn, record.conversation_id, turn - 1)
-            if previous is None or previous.status in FINAL_TURN_STATUSES:
+            if hint and not await self._busy_before(record.conversation_id, turn):
                 await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
             return
         # Not running (never started, or it failed): start again from the first unfinished turn.
@@ -147,6 +218,14 @@ class ConversationService:
                 raise
             await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
 
+    async def _busy_before(self, conversation_id: str, turn: int | None) -> bool:
+        """Whether an earlier turn is unfinished: the orchestration will read `turn` from the store when it is
+        done, so the wake-up event (which costs history) is not needed."""
+        if turn is None or turn <= 1:
+            return False
+        previous = await self._io(self.store.get_turn, conversation_id, turn - 1)
+        return previous is not None and previous.status not in FINAL_TURN_STATUSES
+
     async def _run(self, record: ConversationRecord, cursor: int) -> None:
         state = ConversationState(conversation_id=record.conversation_id, assistant=record.assistant,
                                   backend=record.backend, backend_conversation=record.backend_conversation,
@@ -158,17 +237,19 @@ class ConversationService:
 
     async def cancel(self, conversation_id: str) -> int:
         """Cancel the conversation's current turn; Conflict when there is none. The turn number."""
-        await self.conversation_record(conversation_id)
+        record = await self.conversation_record(conversation_id)
         turns = await self._io(self.store.list_turns, conversation_id)
         current = next((t for t in turns if t.status not in FINAL_TURN_STATUSES), None)
         if current is None:
             raise Conflict(f"conversation {conversation_id} is idle: no turn to cancel")
-        record = await self.conversation_record(conversation_id)
         cancelled = Turn(conversation_id=conversation_id, turn=current.turn, status="cancelled",
                          backend=record.backend, error=None)
         # Not started yet: cancel it in the store (the orchestration skips final turns). Started: tell the
         # orchestration, which cancels the run at the service.
         if not await self._io(self.store.cancel_if_queued, conversation_id, current.turn, cancelled):
+            # An orchestration that stopped (terminated, failed) is started again first: it takes the turn up
+            # where it was, run included, and the event reaches it.
+            await self._wake(record, hint=False)
             await self.client.raise_event(conversation_id, names.CANCEL_EVENT, {"turn": current.turn})
         return current.turn
 
@@ -261,5 +342,10 @@ class ConversationService:
             return knowledge_document(found.assistant or "", found.file.filename)
         record = await self.conversation_record(found.conversation_id)
         model = get_backend(self.settings, record.backend)
-        data, content_type = await self._io(model.download, found.file)
-        return data, content_type
+        try:
+            data, kind = await self._io(model.download, found.file)
+        except BackendError as exc:
+            if exc.status == 404:  # e.g. its code-interpreter container expired
+                raise NotFound(f"file {file_id} is no longer available at the model service") from None
+            raise
+        return data, kind
