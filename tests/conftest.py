@@ -82,6 +82,15 @@ class Stack:
         """The emulator's counters."""
         return self.emulator.stats()
 
+    def run_statuses(self, conversation_id: str) -> list[str]:
+        """Statuses of the runs/responses the emulator holds for one of our conversations (by run metadata)."""
+
+        def read(state: Any) -> list[str]:
+            records = [*state.assistants.runs.values(), *state.responses.responses.values()]
+            return [r.status for r in records if r.metadata.get("conversation_id") == conversation_id]
+
+        return self.emulator.call(read)  # type: ignore[no-any-return]
+
 
 @pytest.fixture(scope="session")
 def stack(azurite: str) -> Iterator[Stack]:

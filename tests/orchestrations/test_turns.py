@@ -137,25 +137,16 @@ def test_cancel_mid_run_cancels_the_run(stack: Stack, backend: str) -> None:
     stack.emulator.add_script({"match": {"contains": word}, "steps": [{"message": "never"}],
                                "polls_before_done": 1000})
     cid = stack.start(f"{word} slow one", assistant="math-tutor").json()["conversation_id"]
-    while not run_statuses(stack, cid):  # the run exists at the service
+    while not stack.run_statuses(cid):  # the run exists at the service
         time.sleep(0.02)
     cancel = stack.http.post(f"/api/conversations/{cid}/cancel")
     assert cancel.status_code == 202
     assert cancel.headers["Location"] == f"/api/conversations/{cid}/turns/1"
     turn = stack.turn(cid, 1)
     assert turn["status"] == "cancelled"
-    assert run_statuses(stack, cid) == ["cancelled"]
+    assert stack.run_statuses(cid) == ["cancelled"]
     assert stack.http.post(f"/api/conversations/{cid}/cancel").status_code == 409
 
-
-def run_statuses(stack: Stack, conversation_id: str) -> list[str]:
-    """Statuses of the runs/responses the emulator holds for one of our conversations (by run metadata)."""
-
-    def read(state: Any) -> list[str]:
-        records = [*state.assistants.runs.values(), *state.responses.responses.values()]
-        return [r.status for r in records if r.metadata.get("conversation_id") == conversation_id]
-
-    return stack.emulator.call(read)  # type: ignore[no-any-return]
 
 
 def test_turn_timeout_cancels_the_run(stack: Stack, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:

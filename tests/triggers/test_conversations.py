@@ -261,15 +261,6 @@ def test_attachment_refused_by_the_service_is_400_naming_it(stack: Stack) -> Non
 # --- cancel ---------------------------------------------------------------------------------------
 
 
-def run_statuses(stack: Stack, conversation_id: str) -> list[str]:
-    """Statuses of the runs/responses the emulator holds for one of our conversations (by run metadata)."""
-
-    def read(state: Any) -> list[str]:
-        records = [*state.assistants.runs.values(), *state.responses.responses.values()]
-        return [r.status for r in records if r.metadata.get("conversation_id") == conversation_id]
-
-    return stack.emulator.call(read)  # type: ignore[no-any-return]
-
 
 def test_cancel_mid_run_then_the_queued_message_runs(stack: Stack, backend: str) -> None:
     """Cancel while turn 1 runs: 202, turn 1 cancelled and its run cancelled; turn 2, queued behind it, runs."""
@@ -277,7 +268,7 @@ def test_cancel_mid_run_then_the_queued_message_runs(stack: Stack, backend: str)
     stack.emulator.add_script({"match": {"contains": word}, "steps": [{"message": "never"}],
                                "polls_before_done": 1000})
     cid = stack.start(f"{word} slow one", assistant="math-tutor").json()["conversation_id"]
-    wait_for(lambda: run_statuses(stack, cid))
+    wait_for(lambda: stack.run_statuses(cid))
     assert stack.post(cid, "What is 4 + 4?").json()["turn"] == 2
     cancel = stack.http.post(f"/api/conversations/{cid}/cancel")
     assert cancel.status_code == 202, cancel.text
@@ -286,7 +277,7 @@ def test_cancel_mid_run_then_the_queued_message_runs(stack: Stack, backend: str)
     assert stack.turn(cid, 1)["status"] == "cancelled"
     second = stack.turn(cid, 2)
     assert second["status"] == "completed"
-    assert run_statuses(stack, cid) == ["cancelled", "completed"]
+    assert stack.run_statuses(cid) == ["cancelled", "completed"]
 
 
 def test_cancel_after_the_orchestration_was_terminated(stack: Stack) -> None:
@@ -295,13 +286,13 @@ def test_cancel_after_the_orchestration_was_terminated(stack: Stack) -> None:
     stack.emulator.add_script({"match": {"contains": word}, "steps": [{"message": "never"}],
                                "polls_before_done": 1000})
     cid = stack.start(f"{word} slow one", assistant="math-tutor").json()["conversation_id"]
-    wait_for(lambda: run_statuses(stack, cid))
+    wait_for(lambda: stack.run_statuses(cid))
     instance = f"{stack.host.url}/runtime/webhooks/durabletask/instances/{cid}"
     assert stack.http.post(f"{instance}/terminate", params={"reason": "operator"}).status_code == 202
     wait_for(lambda: stack.http.get(instance).json()["runtimeStatus"] == "Terminated")
     assert stack.http.post(f"/api/conversations/{cid}/cancel").status_code == 202
     assert stack.turn(cid, 1)["status"] == "cancelled"
-    assert run_statuses(stack, cid) == ["cancelled"]
+    assert stack.run_statuses(cid) == ["cancelled"]
 
 
 def test_cancel_of_an_idle_conversation_is_409(stack: Stack) -> None:
@@ -374,7 +365,7 @@ def test_delete_mid_run_stops_the_conversation(stack: Stack) -> None:
     stack.emulator.add_script({"match": {"contains": word}, "steps": [{"message": "never"}],
                                "polls_before_done": 1000})
     cid = stack.start(f"{word} slow", assistant="math-tutor").json()["conversation_id"]
-    wait_for(lambda: run_statuses(stack, cid))
+    wait_for(lambda: stack.run_statuses(cid))
     assert stack.http.delete(f"/api/conversations/{cid}").status_code == 204
     stack.host.wait_idle()
     before = stack.stats()
