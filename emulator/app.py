@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 import re
@@ -158,6 +159,12 @@ async def strict_middleware(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
+async def _date_header(request: web.Request, response: web.StreamResponse) -> None:
+    # The service's own clock, as the real one's Date header is: clients measure time left before
+    # `expires_at` against it, and the emulator's clock may be a test's virtual one.
+    response.headers["Date"] = email.utils.formatdate(request.app[STATE].clock(), usegmt=True)
+
+
 def create_app(state: EmulatorState) -> web.Application:
     app = web.Application(
         middlewares=[
@@ -170,6 +177,7 @@ def create_app(state: EmulatorState) -> web.Application:
         client_max_size=512 * 1024 * 1024,
     )
     app[STATE] = state
+    app.on_response_prepare.append(_date_header)
     assistants.add_routes(app.router, "/openai")
     files.add_routes(app.router, "/openai")
     vectors.add_routes(app.router, "/openai")

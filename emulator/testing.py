@@ -55,7 +55,9 @@ class EmulatorHandle:
         self._loop.close()
 
     async def _start_site(self) -> None:
-        self._runner = web.AppRunner(create_app(self.state), access_log=None, handle_signals=False)
+        # A short shutdown: a request held by a delay fault must not keep a test waiting for it.
+        self._runner = web.AppRunner(create_app(self.state), access_log=None, handle_signals=False,
+                                     shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._requested_port)
         await site.start()

@@ -63,6 +63,21 @@ def test_one_round_of_parallel_calls_with_every_kind_of_outcome(stack: Stack, ba
         assert delta(before, after, "runs_started") == 2  # the tool outputs went out in one new response
 
 
+def test_tool_work_is_bounded_by_the_runs_expiry(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tool slower than the time left before the run expires is cut off and reported; the run is answered."""
+    monkeypatch.setenv("ASSISTANTS_BACKEND", "assistants")  # Responses have no expires_at
+    word = marker()
+    stack.emulator.add_fault({"path_regex": "/_emulator/quotes/SLOW", "delay_seconds": 10, "times": 1})
+    stack.emulator.add_script({"match": {"contains": word}, "expires_in_seconds": 20, "steps": [
+        {"tool_calls": [{"name": "get_stock_price", "arguments": {"symbol": "SLOW"}}]},
+        {"message": "answered in time"}]})
+    turn = stack.converse(f"{word} price please", assistant="portfolio")
+    assert turn["status"] == "completed"
+    (call,) = turn["tool_calls"]
+    assert call["status"] == "failed"
+    assert "did not answer within" in json.loads(call["output"])["message"]
+
+
 @pytest.mark.parametrize(("final_status", "code"), [("failed", "invalid_prompt"), ("incomplete", None)])
 def test_terminal_states_surface_their_reason(stack: Stack, backend: str, final_status: str,
                                               code: str | None) -> None:
