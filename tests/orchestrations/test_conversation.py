@@ -36,7 +36,7 @@ def test_a_thousand_turns_cost_what_one_does(stack: Stack) -> None:
 
 def test_no_secret_reaches_logs_status_inputs_outputs_or_history(stack: Stack, backend: str,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    """The api key, the Logic App sig and the webhook secret appear nowhere a person or a log could read."""
+    """No api key, Logic App sig or webhook secret anywhere a person or a log could read; custom status < 16 KB."""
     caplog.set_level(logging.DEBUG)
     resp = stack.start("What is the value of my portfolio?", assistant="portfolio")
     cid = resp.json()["conversation_id"]
@@ -53,6 +53,7 @@ def test_no_secret_reaches_logs_status_inputs_outputs_or_history(stack: Stack, b
         "transcript": stack.http.get(f"/api/conversations/{cid}/messages").text,
     }
     assert "get_stock_price" in seen["histories"]  # the history really holds the turn
+    assert len(json.dumps(status.json()["customStatus"])) < 16 * 1024
     for where, text in seen.items():
         for secret in SECRETS:
             assert secret not in text, f"{secret[:8]}... leaked into {where}"
