@@ -12,7 +12,7 @@ import azure.durable_functions as df
 from activities.common import log, settings
 from core import names
 from core.signing import SIGNATURE_HEADER, sign
-from store.connection import queue_service
+from store.connection import queue_client
 from store.tables import open_store
 from tools import http
 
@@ -33,7 +33,7 @@ def deliver_turn(payload: dict) -> dict[str, Any]:
     delivered = []
     envelope = {**row.result.to_json(), "correlation_id": row.correlation_id}
     if row.reply_queue:
-        queue = queue_service(os.environ).get_queue_client(row.reply_queue)
+        queue = queue_client(os.environ, row.reply_queue)
         _ensure_queue(queue)
         queue.send_message(json.dumps(envelope).encode())
         delivered.append("queue")

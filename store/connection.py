@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from azure.data.tables import TableServiceClient
-    from azure.storage.queue import QueueServiceClient
+    from azure.storage.queue import QueueClient, QueueServiceClient
 
 CONNECTION = "AzureWebJobsStorage"
 Service = Literal["table", "queue"]
@@ -65,6 +65,15 @@ def queue_service(env: Mapping[str, str]) -> QueueServiceClient:
         return QueueServiceClient(account_url=_endpoint(env, "queue"), credential=_credential(env), **policies)
 
     return _cached(("queue", _key(env)), build)
+
+
+def queue_client(env: Mapping[str, str], queue: str) -> QueueClient:
+    """A client for one queue, base64 in and out like the service's (`get_queue_client` does not pass the
+    service client's encode/decode policies on, and the Functions queue trigger expects base64)."""
+    from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy
+
+    return queue_service(env).get_queue_client(queue, message_encode_policy=BinaryBase64EncodePolicy(),
+                                               message_decode_policy=BinaryBase64DecodePolicy())
 
 
 def _cached(key: tuple[str, str], build: Any) -> Any:
