@@ -8,7 +8,6 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
 from core import VERSION, limits
 from core.records import Turn
@@ -52,6 +51,8 @@ CONVERSATION_ID = _path_param("conversation_id", limits.CONVERSATION_ID_PATTERN)
 @cache
 def openapi_document() -> dict[str, Any]:
     """The document (built once per process)."""
+    from pydantic.json_schema import models_json_schema  # only this route needs it: kept off the cold start
+
     models: list[type[BaseModel]] = [StartConversation, PostMessage, Turn, ConversationView, Transcript, Health,
                                      Problem]
     _, schemas = models_json_schema([(m, "validation" if m in (StartConversation, PostMessage) else "serialization")
