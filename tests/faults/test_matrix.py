@@ -19,8 +19,8 @@ Arm = Callable[[FaultCase, str], None]  # (case, backend)
 
 # Reported defect: the Responses API can neither list responses nor take an idempotency key, so when the answer
 # to a create is lost after the service acted, the retry cannot find that response and makes a second one.
-LOST_CREATE_ANSWER = ("responses: a create whose answer is lost after the service acted is made again "
-                      "(no way to find the first response); see the bench branch report")
+LOST_CREATE_ANSWER = ("Responses API: a create whose answer is lost after the service acted is retried blindly "
+                      "(no idempotency key, responses cannot be listed): a second response, the user message twice")
 
 
 @dataclass(frozen=True)
