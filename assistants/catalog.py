@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -87,6 +86,8 @@ def _paths(root: Path, values: Any, key: str, source: Path) -> tuple[Path, ...]:
 
 def parse_assistant(source: Path) -> AssistantSpec:
     """Read and check one assistant file; ValueError names the file and the problem."""
+    import tomllib  # read when an assistant is first loaded, not at the app's import
+
     data = tomllib.loads(source.read_text(encoding="utf-8"))
     name = data.get("name", source.stem)
     if not isinstance(name, str) or not NAME.match(name) or name != source.stem:

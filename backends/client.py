@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 # One SDK call's budget. The SDK does not retry: a 429's Retry-After (up to a minute) is waited out by the
 # orchestration with a durable timer, not by an activity sleeping (which bills and holds a worker).
+# Test hook: a test may lower it (monkeypatch) to make "slower than the timeout" cheap; clients are cached
+# per timeout, so the next client built uses the new value.
 REQUEST_TIMEOUT_SECONDS = 30.0
 SDK_MAX_RETRIES = 0
 
@@ -53,7 +55,7 @@ def assistants_client(settings: Settings) -> AzureOpenAI:
                            timeout=REQUEST_TIMEOUT_SECONDS, max_retries=SDK_MAX_RETRIES, **auth)
 
     key = ("assistants", settings.openai_endpoint, settings.openai_api_version, settings.openai_api_key,
-           settings.azure_client_id)
+           settings.azure_client_id, REQUEST_TIMEOUT_SECONDS)
     return _cached(key, build)
 
 
@@ -67,7 +69,8 @@ def responses_client(settings: Settings) -> OpenAI:
         return OpenAI(base_url=settings.openai_endpoint.rstrip("/") + "/openai/v1/", api_key=api_key,
                       timeout=REQUEST_TIMEOUT_SECONDS, max_retries=SDK_MAX_RETRIES)
 
-    key = ("responses", settings.openai_endpoint, settings.openai_api_key, settings.azure_client_id)
+    key = ("responses", settings.openai_endpoint, settings.openai_api_key, settings.azure_client_id,
+           REQUEST_TIMEOUT_SECONDS)
     return _cached(key, build)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import httpx2
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ToolFailed
+
+if TYPE_CHECKING:  # imported where a request is made: the app's cold start does not pay for them
+    import httpx2
+    from tenacity import RetryCallState
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -61,6 +62,9 @@ def request(method: str, url: str, *, what: str, json_body: Any = None, content:
 
     Errors name `what` (e.g. "email endpoint") and the status, never the URL: it may carry a `sig`.
     """
+    import httpx2
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
     deadline = time.monotonic() + timeout
 
     def once() -> Reply:

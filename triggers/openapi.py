@@ -8,7 +8,6 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
 from core import VERSION, limits
 from core.records import Turn
@@ -63,6 +62,8 @@ IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
 @cache
 def openapi_document() -> dict[str, Any]:
     """The document (built once per process)."""
+    from pydantic.json_schema import models_json_schema  # only this route needs it: kept off the cold start
+
     models: list[type[BaseModel]] = [StartConversation, PostMessage, Turn, ConversationView, Transcript, Health,
                                      Problem]
     _, schemas = models_json_schema([(m, "validation" if m in (StartConversation, PostMessage) else "serialization")
