@@ -15,9 +15,15 @@ import pytest
 from devhost.queues import trigger_datum
 from store.connection import queue_client
 from tests.faults.conftest import CREATE, SCENARIOS, FaultCase
-from triggers.queue import conversation_id_for
+from triggers.queue import dedupe_key, parse_request
+from triggers.service import keyed_conversation_id
 
 REQUESTS_QUEUE = "conversation-requests"
+
+
+def conversation_id_for(text: str, message_id: str | None) -> str:
+    """The conversation a queued request (with no conversation_id) starts, as the trigger names it."""
+    return keyed_conversation_id(dedupe_key(parse_request(text), message_id, text.encode()))
 
 
 def reply_queue() -> str:
@@ -96,7 +102,7 @@ def test_queue_message_redelivered_while_it_is_still_running(fault_case: FaultCa
     host.call(deliver(2))
     fault_case.injected(2)
     assert sum(not isinstance(o, Exception) for o in outcomes) >= 1
-    cid = conversation_id_for(message_id)
+    cid = conversation_id_for(text, message_id)
     fault_case.accept(cid, 1, message, SCENARIOS[scenario])
     fault_case.verify()
     assert fault_case.http.get(f"/api/conversations/{cid}").json()["turns"] == [{"turn": 1, "status": "completed"}]
@@ -114,7 +120,7 @@ def test_same_request_sent_twice_through_the_queue(fault_case: FaultCase, backen
     queue.send_message(text.encode())
     queue.send_message(text.encode())
     fault_case.injected(1)
-    cid = conversation_id_for(correlation)
+    cid = conversation_id_for(text, None)
     wait_for_conversation(fault_case, cid)
     fault_case.accept(cid, 1, message, SCENARIOS["value"])
     fault_case.expect_reply(replies, correlation)
