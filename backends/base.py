@@ -15,6 +15,8 @@ META_TURN_KEY = "da_turn_key"
 META_LAST_KEY = "da_last_key"
 META_LAST_RESPONSE = "da_last_response"
 META_VECTOR_STORE = "da_vector_store"
+META_PENDING_KEY = "da_pending_key"
+META_PENDING_AFTER = "da_pending_after"
 META_CREATED_BY = "da_created_by"
 CREATED_BY = "durable-assistants"
 

@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from assistants.catalog import AssistantSpec, load_assistant
 from backends import files as file_sync
-from backends.base import CREATED_BY, META_CREATED_BY, META_LAST_KEY, META_LAST_RESPONSE, META_VECTOR_STORE, SyncLedger
+from backends.base import (
+    CREATED_BY,
+    META_CREATED_BY,
+    META_LAST_KEY,
+    META_LAST_RESPONSE,
+    META_PENDING_AFTER,
+    META_PENDING_KEY,
+    META_VECTOR_STORE,
+    SyncLedger,
+)
 from backends.client import delete_quietly, header_int, responses_client, translated_errors
 from backends.content import content_type, file_url, image, text
 from backends.knowledge import attach, conversation_store, delete_store, sync_knowledge
@@ -30,6 +39,8 @@ from core.settings import Backend, Settings
 if TYPE_CHECKING:
     from openai import OpenAI
 
+# run_id of a response adopted through the conversation: its create was answered too late to learn its id.
+ORPHAN_PREFIX = "orphan:"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 # Said to the model for calls left unanswered when a turn is cancelled or runs out of time, so the
 # conversation stays usable (the next response must answer every open call).
@@ -105,13 +116,23 @@ class ResponsesBackend:
     def _respond(self, conversation: str, key: str, spec: AssistantSpec, prepared: PreparedAssistant,
                  items: list[dict[str, Any]], run_instructions: str, metadata: dict[str, str],
                  attachments: list[Attachment]) -> RunState:
-        # The Responses API cannot list responses, so the conversation's metadata is the ledger:
-        # a retry with the same key finds the response its first attempt created.
+        # The Responses API cannot list responses and takes no idempotency key, so the conversation's metadata
+        # is the ledger: a retry with the same key finds the response its first attempt created. The key is
+        # written as pending before the create, so a retry after a create whose answer was lost (the
+        # service acted, the reply never came) can recognise that response by its input in the conversation.
         with translated_errors():
             meta = self._metadata(conversation)
             if meta.get(META_LAST_KEY) == key and meta.get(META_LAST_RESPONSE):
                 return self.poll(RunRef(backend=self.name, conversation=conversation,
                                         run_id=meta[META_LAST_RESPONSE]))
+            if meta.get(META_PENDING_KEY) == key:
+                orphan = self._find_orphan(conversation, meta.get(META_PENDING_AFTER, ""), items)
+                if orphan is not None:
+                    meta = {**meta, META_LAST_KEY: key, META_LAST_RESPONSE: str(orphan)}
+                    meta.pop(META_PENDING_KEY, None)
+                    meta.pop(META_PENDING_AFTER, None)
+                    self.client.conversations.update(conversation, metadata=meta)
+                    return self.poll(RunRef(backend=self.name, conversation=conversation, run_id=orphan))
             searchable = [a.file_id for a in attachments if "file_search" in a.tools]
             if searchable and not meta.get(META_VECTOR_STORE):
                 # Files attached for file_search go to a vector store of the conversation (the Assistants API
@@ -123,6 +144,9 @@ class ResponsesBackend:
                 raise BackendError("indexing", "the attached files are still being indexed", retryable=True,
                                    retry_after=1.0)
             stores = [*prepared.vector_store_ids, *([meta[META_VECTOR_STORE]] if meta.get(META_VECTOR_STORE) else [])]
+            newest = self.client.conversations.items.list(conversation, limit=1, order="desc").data
+            meta = {**meta, META_PENDING_KEY: key, META_PENDING_AFTER: str(newest[0].id) if newest else ""}
+            self.client.conversations.update(conversation, metadata=meta)
             response = self.client.responses.create(
                 model=self.settings.openai_deployment,
                 conversation=conversation,
@@ -133,9 +157,43 @@ class ResponsesBackend:
                 store=True,
                 metadata={**metadata, META_LAST_KEY: key},
             )
-            self.client.conversations.update(conversation, metadata={**meta, META_LAST_KEY: key,
-                                                                      META_LAST_RESPONSE: response.id})
+            meta = {**meta, META_LAST_KEY: key, META_LAST_RESPONSE: response.id}
+            meta.pop(META_PENDING_KEY, None)
+            meta.pop(META_PENDING_AFTER, None)
+            self.client.conversations.update(conversation, metadata=meta)
         return self._state(response, conversation)
+
+    # --- responses created but never answered ----------------------------------------------------
+
+    def _items_after(self, conversation: str, after: str) -> list[Any]:
+        """The conversation's items after item `after` (all, when empty), oldest first."""
+        found: list[Any] = []
+        from openai import omit
+
+        page = self.client.conversations.items.list(conversation, order="asc", limit=100, after=after or omit)
+        for item in page:  # the SDK's page iterates on through every page
+            found.append(item)
+        return found
+
+    def _find_orphan(self, conversation: str, after: str, sent: list[dict[str, Any]]) -> str | None:
+        """The response an earlier attempt created, known by its input now in the conversation; its pseudo id."""
+        if not sent:
+            return None
+        for item in self._items_after(conversation, after):
+            if _same_input(item, sent[0]):
+                return ORPHAN_PREFIX + item.id
+        return None
+
+    def _orphan_state(self, ref: RunRef) -> RunState:
+        """An adopted response seen through the items that follow its input (outputs join at completion)."""
+        outputs = _outputs(self._items_after(ref.conversation, ref.run_id.removeprefix(ORPHAN_PREFIX)))
+        answered = {i.call_id for i in outputs if i.type == "function_call_output"}
+        calls = [ToolCall(id=i.call_id, name=i.name, arguments=i.arguments or "{}")
+                 for i in outputs if i.type == "function_call" and i.call_id not in answered]
+        if calls:
+            return RunState(ref=ref, status="requires_action", tool_calls=calls)
+        done = any(i.type == "message" for i in outputs)
+        return RunState(ref=ref, status="completed" if done else "in_progress")
 
     def _metadata(self, conversation: str) -> dict[str, str]:
         return dict(self.client.conversations.retrieve(conversation).metadata or {})  # type: ignore[call-overload]
@@ -158,6 +216,8 @@ class ResponsesBackend:
     def poll(self, ref: RunRef) -> RunState:
         """Retrieve the response, with the service's `openai-poll-after-ms` hint."""
         with translated_errors():
+            if ref.run_id.startswith(ORPHAN_PREFIX):
+                return self._orphan_state(ref)
             raw = self.client.responses.with_raw_response.retrieve(ref.run_id)
             response = raw.parse()
         hint = header_int(raw.headers.get("openai-poll-after-ms"))
@@ -167,6 +227,8 @@ class ResponsesBackend:
         """Cancel a background response; a finished one with open tool calls gets those calls closed."""
         with translated_errors():
             state = self.poll(ref)
+            if state.status in ("queued", "in_progress") and ref.run_id.startswith(ORPHAN_PREFIX):
+                return state.model_copy(update={"status": "cancelled"})  # no id to cancel it by
             if state.status in ("queued", "in_progress"):
                 return self._state(self.client.responses.cancel(ref.run_id), ref.conversation)
             if state.status == "requires_action":
@@ -193,6 +255,13 @@ class ResponsesBackend:
                 if ref.run_id in seen:
                     continue
                 seen.add(ref.run_id)
+                if ref.run_id.startswith(ORPHAN_PREFIX):
+                    for item in _outputs(self._items_after(ref.conversation, ref.run_id.removeprefix(ORPHAN_PREFIX))):
+                        if item.type == "message":
+                            content, produced = _message_content(item)
+                            files += produced
+                            messages.append(Message(id=item.id, role="assistant", created_at=0, content=content))
+                    continue
                 response = self.client.responses.retrieve(ref.run_id)
                 for item in response.output or []:
                     if item.type != "message":
@@ -258,6 +327,30 @@ class ResponsesBackend:
             status = "in_progress"  # e.g. a future intermediate status: keep polling
         return RunState(ref=ref, status=status, tool_calls=calls, poll_after_ms=poll_after_ms, error=error,
                         incomplete_reason=reason)
+
+
+def _same_input(item: Any, sent: dict[str, Any]) -> bool:
+    """Whether a conversation item is the input item we sent (a user message, or a tool output)."""
+    if sent.get("type") == "function_call_output":
+        return bool(item.type == "function_call_output" and item.call_id == sent["call_id"])
+    if item.type != "message" or getattr(item, "role", None) != "user":
+        return False
+    text = "".join(getattr(p, "text", "") or "" for p in item.content or [])
+    return text == "".join(p.get("text", "") for p in sent.get("content", []))
+
+
+def _outputs(items: list[Any]) -> list[Any]:
+    """The items a response produced: those after its input, up to the next input we sent."""
+    inputs = ("function_call_output",)
+    start = 0
+    while start < len(items) and items[start].type in inputs:  # the rest of a round's outputs we sent
+        start += 1
+    out = []
+    for item in items[start:]:
+        if item.type in inputs or (item.type == "message" and getattr(item, "role", None) == "user"):
+            break
+        out.append(item)
+    return out
 
 
 def _message_content(item: Any) -> tuple[list[Content], list[FileRef]]:

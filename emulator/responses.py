@@ -945,6 +945,11 @@ async def create_items(request: web.Request) -> web.Response:
 async def list_items(request: web.Request) -> web.Response:
     state = _state(request)
     record = state.responses.conversation(request.match_info["conversation_id"])
+    # The real service finishes background responses on its own; here they move per read. Reading the
+    # conversation counts as one, so a client that lost a response's id still sees its outputs arrive.
+    for response in list(state.responses.responses.values()):
+        if response.conversation_id == record.id and response.background:
+            poll(state, response)
     return json_response(page(record.items, Query(request), lambda i: i["id"], lambda i: i))
 
 

@@ -17,11 +17,6 @@ SLOW = 1.6
 
 Arm = Callable[[FaultCase, str], None]  # (case, backend)
 
-# Reported defect: the Responses API can neither list responses nor take an idempotency key, so when the answer
-# to a create is lost after the service acted, the retry cannot find that response and makes a second one.
-LOST_CREATE_ANSWER = ("Responses API: a create whose answer is lost after the service acted is retried blindly "
-                      "(no idempotency key, responses cannot be listed): a second response, the user message twice")
-
 
 @dataclass(frozen=True)
 class Fault:
@@ -81,9 +76,8 @@ FAULTS = (
     Fault("slow-poll", slow(method="GET", path_regex=POLL, times=1)),
     Fault("slow-create", slow(method="POST", path_regex=CREATE, times=1)),
     Fault("late-answer-poll", lost_answer("GET", POLL)),
-    Fault("late-answer-create", lost_answer("POST", CREATE), known_defect=("responses", LOST_CREATE_ANSWER)),
-    Fault("late-answer-submit", lost_answer("POST", SUBMIT, after={"responses": 1}), TOOLS,
-          known_defect=("responses", LOST_CREATE_ANSWER)),
+    Fault("late-answer-create", lost_answer("POST", CREATE)),
+    Fault("late-answer-submit", lost_answer("POST", SUBMIT, after={"responses": 1}), TOOLS),
     # The tools' endpoints fail for a while.
     Fault("500-tool-endpoint", emulator(path_regex=TOOL_ENDPOINTS, status=500, times=2), TOOLS),
     Fault("429-tool-endpoint", emulator(path_regex=TOOL_ENDPOINTS, status=429, retry_after=1, times=2), TOOLS),
