@@ -17,6 +17,13 @@ from emulator.testing import EmulatorHandle, run_emulator
 from emulator.validation import check_object, check_response
 
 DATA = Path(__file__).parent / "data"
+SEED_DATA = Path(__file__).resolve().parents[2] / "assistants" / "data"
+
+
+def data(name: str) -> Path:
+    """A test file: the emulator's own (tests/emulator/data), else a seed file shipped with the sample assistants."""
+    own = DATA / name
+    return own if own.exists() else next(SEED_DATA.rglob(name))
 API_VERSION = "2024-05-01-preview"
 
 
@@ -194,8 +201,8 @@ def stats(control: httpx2.Client) -> dict[str, Any]:
 
 
 def upload(client: AzureOpenAI | OpenAI, name: str, purpose: str = "assistants") -> str:
-    """Upload a seed CSV from tests/emulator/data under its own name; its file id."""
-    with (DATA / name).open("rb") as handle:
+    """Upload a test or seed file under its own name; its file id."""
+    with data(name).open("rb") as handle:
         return client.files.create(file=(name, handle), purpose=purpose).id  # type: ignore[arg-type]
 
 

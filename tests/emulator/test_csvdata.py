@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from emulator.csvdata import decode_text, number, parse_table
-from tests.emulator.conftest import DATA
+from tests.emulator.conftest import data
 
 
 def test_failed_banks_header_is_cleaned() -> None:
     """The cp1252 header with non-breaking spaces becomes plain column names; the table is "banks"."""
-    table = parse_table("failed_banks.csv", (DATA / "failed_banks.csv").read_bytes())
+    table = parse_table("failed_banks.csv", data("failed_banks.csv").read_bytes())
     assert table is not None
     assert table.header == [
         "Bank Name",
@@ -27,7 +27,7 @@ def test_failed_banks_header_is_cleaned() -> None:
 def test_kinds_by_columns() -> None:
     """Each seed CSV is recognised by its columns, not its name."""
     kinds = {
-        name: parse_table("x.csv", (DATA / name).read_bytes())
+        name: parse_table("x.csv", data(name).read_bytes())
         for name in ("portfolio.csv", "orders.csv", "sellers.csv")
     }
     assert {name: t.kind for name, t in kinds.items() if t} == {

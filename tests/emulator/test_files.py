@@ -6,7 +6,7 @@ import openai
 import pytest
 from openai import AzureOpenAI, OpenAI
 
-from tests.emulator.conftest import DATA, upload
+from tests.emulator.conftest import data, upload
 
 
 def test_upload_list_retrieve_content_delete(azure: AzureOpenAI) -> None:
@@ -15,9 +15,9 @@ def test_upload_list_retrieve_content_delete(azure: AzureOpenAI) -> None:
     other = upload(azure, "portfolio.csv", purpose="user_data")
     stored = azure.files.retrieve(file_id)
     assert stored.filename == "failed_banks.csv"
-    assert stored.bytes == (DATA / "failed_banks.csv").stat().st_size
+    assert stored.bytes == data("failed_banks.csv").stat().st_size
     assert stored.status == "processed"
-    assert azure.files.content(file_id).read() == (DATA / "failed_banks.csv").read_bytes()
+    assert azure.files.content(file_id).read() == data("failed_banks.csv").read_bytes()
     assert [f.id for f in azure.files.list(purpose="assistants")] == [file_id]
     assert {f.id for f in azure.files.list()} == {file_id, other}
     assert azure.files.delete(file_id).deleted is True

@@ -22,13 +22,13 @@ from emulator.policy import (
     decide,
     solve_linear,
 )
-from tests.emulator.conftest import DATA, EMAIL_TOOL, PRICE_TOOL
+from tests.emulator.conftest import EMAIL_TOOL, PRICE_TOOL, data
 
 FUNCTIONS = {t["function"]["name"]: t["function"]["parameters"] for t in (PRICE_TOOL, EMAIL_TOOL)}
 
 
 def _file(name: str) -> AttachedFile:
-    return AttachedFile(name, (DATA / name).read_bytes())
+    return AttachedFile(name, data(name).read_bytes())
 
 
 def _prices(*symbols: str, price: float = 100.0) -> list[ToolOutcome]:

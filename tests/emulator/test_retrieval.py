@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from emulator.retrieval import Chunk, ExtractionError, chunk_text, extract_text, rank, terms
-from tests.emulator.conftest import DATA, MEALS_QUESTION, UNSUPPORTED_QUESTION, VACATION_QUESTION, pdf_bytes
+from tests.emulator.conftest import MEALS_QUESTION, UNSUPPORTED_QUESTION, VACATION_QUESTION, data, pdf_bytes
 
 
 def _handbook() -> list[Chunk]:
     """The chunks of both handbook pages, vacation first."""
     chunks: list[Chunk] = []
     for name in ("vacation.md", "expenses.md"):
-        chunks += chunk_text(extract_text(name, (DATA / name).read_bytes()))
+        chunks += chunk_text(extract_text(name, data(name).read_bytes()))
     return chunks
 
 

@@ -9,12 +9,12 @@ from openai import AzureOpenAI, OpenAI
 
 from emulator.testing import run_emulator
 from tests.emulator.conftest import (
-    DATA,
     HANDBOOK,
     MEALS_QUOTE,
     VACATION_QUESTION,
     VACATION_QUOTE,
     FakeClock,
+    data,
     handbook,
     pdf_bytes,
     stats,
@@ -53,7 +53,7 @@ def test_two_markdown_files_ingest_then_complete(
     first = client.vector_stores.files.retrieve(files[0], vector_store_id=store.id)
     assert first.status == "completed"
     assert first.last_error is None
-    assert first.usage_bytes == (DATA / HANDBOOK[0]).stat().st_size
+    assert first.usage_bytes == data(HANDBOOK[0]).stat().st_size
     assert first.chunking_strategy is not None
     assert first.chunking_strategy.type == "static"
     assert client.vector_stores.retrieve(store.id).file_counts.completed == 1
