@@ -9,8 +9,16 @@ import azure.durable_functions as df
 from activities.common import backend, model_call
 from assistants.catalog import load_assistant
 from core import names
-from core.errors import BackendError
-from core.records import ErrorInfo, PreparedAssistant, RunRef, RunState, StartTurn, SubmitToolOutputs
+from core.records import (
+    ErrorInfo,
+    PreparedAssistant,
+    Refusal,
+    RunRef,
+    RunState,
+    StartTurn,
+    SubmitToolOutputs,
+    TurnOutput,
+)
 from store.tables import open_store
 
 bp = df.Blueprint()
@@ -18,9 +26,9 @@ bp = df.Blueprint()
 _registered: set[tuple[str, str]] = set()
 
 
-def _raise(error: ErrorInfo) -> Any:
-    # Nothing sensible to return: the turn fails with what the service said.
-    raise BackendError(error.code, error.message, retryable=False)
+def _refused(error: ErrorInfo) -> Any:
+    # Data, not an exception: a refusal is final, and the turn fails with what the service said.
+    return Refusal(refused=error).to_json()
 
 
 def _failed(ref: RunRef) -> Any:
@@ -34,7 +42,7 @@ def prepare_assistant(payload: dict) -> Any:
     spec = load_assistant(payload["assistant"])
     model = backend(payload["backend"])
     store = open_store()
-    prepared = model_call(lambda: model.prepare(spec, store.ledger()), _raise)
+    prepared = model_call(lambda: model.prepare(spec, store.ledger()), _refused)
     if isinstance(prepared, PreparedAssistant):
         # Cited knowledge documents are served by /api/files like the conversation's own files.
         known = {(prepared.backend, f.file_id) for f in prepared.knowledge_files}
@@ -55,7 +63,7 @@ def open_conversation(payload: dict) -> Any:
     if record is not None and record.backend_conversation:
         return record.backend_conversation
     model = backend(payload["backend"])
-    created = model_call(lambda: model.create_conversation({"conversation_id": conversation_id}), _raise)
+    created = model_call(lambda: model.create_conversation({"conversation_id": conversation_id}), _refused)
     if isinstance(created, str):
         store.set_backend_conversation(conversation_id, created)
     return created
@@ -86,6 +94,20 @@ def submit_tool_outputs(payload: dict) -> dict[str, Any]:
     request = SubmitToolOutputs.from_json(payload)
     model = backend(request.ref.backend)
     return model_call(lambda: model.submit_tool_outputs(request).to_json(), _failed(request.ref))
+
+
+@bp.function_name(names.COLLECT_TURN)
+@bp.activity_trigger(input_name="payload")
+def collect_turn(payload: dict) -> Any:
+    """The final messages (text, annotations, images) and usage of the turn's runs."""
+    refs = [RunRef.from_json(r) for r in payload["refs"]]
+    model = backend(payload["backend"])
+
+    def refused(error: ErrorInfo) -> Any:
+        # Gone or refused at the service: the turn keeps its status, with no messages to show.
+        return TurnOutput().to_json()
+
+    return model_call(lambda: model.collect(refs).to_json(), refused)
 
 
 @bp.function_name(names.CANCEL_RUN)

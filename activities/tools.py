@@ -19,9 +19,12 @@ bp = df.Blueprint()
 def _run(tool: Tool | None, task: ToolTask) -> dict[str, Any]:
     if tool is None:
         return ToolOutcome.of(task.call, "rejected", "unknown_tool", f"no tool named {task.call.name!r}").to_json()
-    ctx = ToolContext(instance_id=task.instance_id, tool_call_id=task.call.id, settings=settings(),
-                      timeout_seconds=task.timeout_seconds)
-    return tool.run(task.call, ctx).to_json()
+    try:
+        ctx = ToolContext(instance_id=task.instance_id, tool_call_id=task.call.id, settings=settings(),
+                          timeout_seconds=task.timeout_seconds)
+        return tool.run(task.call, ctx).to_json()
+    except Exception as exc:  # never into the fan-in: one crash would make the round's other tools look lost
+        return ToolOutcome.of(task.call, "failed", "failed", f"{type(exc).__name__}: {exc}").to_json()
 
 
 def _register(tool: Tool) -> None:

@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,10 +53,6 @@ class AssistantSpec:
     def tool_activities(self) -> dict[str, str]:
         """Function tool name → the activity that runs it."""
         return {**{n: tool_activity(n) for n in self.functions}, **{h.name: HTTP_TOOL for h in self.http_tools}}
-
-    def render_run_instructions(self, now: datetime) -> str:
-        """Per-run instructions with `{now}` filled from the orchestration's clock."""
-        return self.run_instructions.replace("{now}", now.strftime("%Y-%m-%d %H:%M UTC"))
 
     def definition_hash(self) -> str:
         """Hash of what the model service holds for this assistant (not its files)."""

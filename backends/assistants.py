@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import time
 import warnings
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from assistants.catalog import AssistantSpec
@@ -39,26 +39,33 @@ if TYPE_CHECKING:
 _DEPRECATIONS = ("The Assistants API is deprecated in favor of the Responses API", "deprecated$")
 
 
+@cache
+def _expect_deprecations() -> None:
+    # Once per process, when the backend is first used (not at import).
+    for message in _DEPRECATIONS:
+        warnings.filterwarnings("ignore", message=message, category=DeprecationWarning)
+
+
 class AssistantsBackend:
     """Threads and runs on Azure's `/openai/...?api-version=` routes."""
 
     name: Backend = "assistants"
 
     def __init__(self, settings: Settings, client: AzureOpenAI | None = None) -> None:
-        for message in _DEPRECATIONS:
-            warnings.filterwarnings("ignore", message=message, category=DeprecationWarning)
+        _expect_deprecations()
         self.settings = settings
         self.client = client or assistants_client(settings)
+        self.files = file_sync.ServiceFiles(self.client, self._scope)
 
     # --- assistants and files -------------------------------------------------------------------
 
     def prepare(self, spec: AssistantSpec, ledger: SyncLedger) -> PreparedAssistant:
         """Upload changed files, then find (by name + hash in metadata), update or create the assistant."""
         with translated_errors():
-            file_ids = file_sync.sync_files(self.name, spec, ledger, self._upload_assistant_file,
-                                            self._delete_file, self._file_exists)
-            knowledge = sync_knowledge(self.name, self.client, spec, ledger, self._upload_assistant_file,
-                                       self._file_exists)
+            file_ids = file_sync.sync_files(self.name, spec, ledger, self.files.upload,
+                                            self.files.delete, self.files.exists)
+            knowledge = sync_knowledge(self.name, self.client, spec, ledger, self.files.upload,
+                                       self.files.exists)
             resources: dict[str, Any] = {}
             if spec.code_interpreter:
                 resources["code_interpreter"] = {"file_ids": file_ids}
@@ -113,23 +120,10 @@ class AssistantsBackend:
         with translated_errors():
             self.client.beta.assistants.retrieve(assistant_id)
 
-    def _file_exists(self, file_id: str) -> bool:
-        def probe() -> None:
-            with translated_errors():
-                self.client.files.retrieve(file_id)
-
-        return file_sync.EXISTING.check(self._scope, file_id, probe)
-
-    def _upload_assistant_file(self, filename: str, data: bytes) -> str:
-        return str(self.client.files.create(file=(filename, data), purpose="assistants").id)
-
-    def _delete_file(self, file_id: str) -> None:
-        delete_quietly(lambda: self.client.files.delete(file_id))
-
     def upload(self, filename: str, data: bytes) -> FileRef:
         """Upload a user's attachment with purpose `assistants`."""
         with translated_errors():
-            return FileRef(file_id=self._upload_assistant_file(filename, data), filename=filename)
+            return FileRef(file_id=self.files.upload(filename, data), filename=filename)
 
     # --- turns ------------------------------------------------------------------------------------
 
@@ -142,7 +136,8 @@ class AssistantsBackend:
         """Create the message and the run in one call, unless a run with this key already exists."""
         thread = request.conversation
         with translated_errors():
-            for run in self.client.beta.threads.runs.list(thread, limit=20, order="desc"):
+            # The newest page only (iterating the page itself would walk every run of the thread).
+            for run in self.client.beta.threads.runs.list(thread, limit=20, order="desc").data:
                 if (run.metadata or {}).get(META_TURN_KEY) == request.key:
                     return self.poll(RunRef(backend=self.name, conversation=thread, run_id=run.id))
             message: dict[str, Any] = {"role": "user", "content": request.message}
@@ -248,7 +243,7 @@ class AssistantsBackend:
 
     def forget_assistant(self, name: str, ledger: SyncLedger) -> list[str]:
         """Delete the assistant object, its vector store and its files (those the ledger records)."""
-        deleted = file_sync.forget(self.name, name, ledger, self._delete_file,
+        deleted = file_sync.forget(self.name, name, ledger, self.files.delete,
                                    lambda store: delete_store(self.client, store))
         known = ledger.get(f"{self.name}:assistant:{name}")
         if known and known.get("id"):

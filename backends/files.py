@@ -6,9 +6,11 @@ import contextlib
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from assistants.catalog import AssistantSpec, file_hash
 from backends.base import SyncLedger
+from backends.client import delete_quietly, translated_errors
 from core.errors import BackendError
 
 
@@ -58,6 +60,31 @@ class ExistenceCache:
 
 
 EXISTING = ExistenceCache()
+
+
+class ServiceFiles:
+    """Files at the model service (both APIs share the Files API): upload, exists (asked once), delete."""
+
+    def __init__(self, client: Any, scope: str) -> None:
+        self.client = client
+        self.scope = scope
+
+    def upload(self, filename: str, data: bytes) -> str:
+        """Upload under the file's own name (code interpreter and file_search show it); its id."""
+        return str(self.client.files.create(file=(filename, data), purpose="assistants").id)
+
+    def exists(self, file_id: str) -> bool:
+        """Whether the service still has the file (checked once per process)."""
+
+        def probe() -> None:
+            with translated_errors():
+                self.client.files.retrieve(file_id)
+
+        return EXISTING.check(self.scope, file_id, probe)
+
+    def delete(self, file_id: str) -> None:
+        """Delete it; already gone is fine."""
+        delete_quietly(lambda: self.client.files.delete(file_id))
 
 
 def digest(*parts: object) -> str:

@@ -55,37 +55,25 @@ class ResponsesBackend:
     def __init__(self, settings: Settings, client: OpenAI | None = None) -> None:
         self.settings = settings
         self.client = client or responses_client(settings)
+        self.files = file_sync.ServiceFiles(self.client, f"{self.name}:{settings.openai_endpoint}")
 
     # --- assistants and files ---------------------------------------------------------------------
 
     def prepare(self, spec: AssistantSpec, ledger: SyncLedger) -> PreparedAssistant:
         """Upload new or changed files; the Responses API has no assistant object to keep."""
         with translated_errors():
-            file_ids = file_sync.sync_files(self.name, spec, ledger, self._upload_file, self._delete_file,
-                                            self._file_exists)
-        knowledge = sync_knowledge(self.name, self.client, spec, ledger, self._upload_file, self._file_exists)
+            file_ids = file_sync.sync_files(self.name, spec, ledger, self.files.upload, self.files.delete,
+                                            self.files.exists)
+        knowledge = sync_knowledge(self.name, self.client, spec, ledger, self.files.upload, self.files.exists)
         return PreparedAssistant(name=spec.name, backend=self.name, file_ids=file_ids,
                                  vector_store_ids=knowledge.vector_store_ids, knowledge_files=knowledge.files,
                                  ingesting=knowledge.ingesting, tool_activities=spec.tool_activities(),
                                  run_instructions=spec.run_instructions)
 
-    def _upload_file(self, filename: str, data: bytes) -> str:
-        return str(self.client.files.create(file=(filename, data), purpose="assistants").id)
-
-    def _file_exists(self, file_id: str) -> bool:
-        def probe() -> None:
-            with translated_errors():
-                self.client.files.retrieve(file_id)
-
-        return file_sync.EXISTING.check(f"{self.name}:{self.settings.openai_endpoint}", file_id, probe)
-
-    def _delete_file(self, file_id: str) -> None:
-        delete_quietly(lambda: self.client.files.delete(file_id))
-
     def upload(self, filename: str, data: bytes) -> FileRef:
         """Upload a user's attachment."""
         with translated_errors():
-            return FileRef(file_id=self._upload_file(filename, data), filename=filename)
+            return FileRef(file_id=self.files.upload(filename, data), filename=filename)
 
     # --- turns ------------------------------------------------------------------------------------
 
@@ -111,7 +99,7 @@ class ResponsesBackend:
         outputs = [{"type": "function_call_output", "call_id": o.call_id, "output": o.output}
                    for o in request.outputs]
         return self._respond(request.ref.conversation, request.key, spec, request.assistant, outputs,
-                             request.assistant.run_instructions, {}, [])
+                             request.instructions, {}, [])
 
     def _respond(self, conversation: str, key: str, spec: AssistantSpec, prepared: PreparedAssistant,
                  items: list[dict[str, Any]], run_instructions: str, metadata: dict[str, str],
@@ -306,7 +294,7 @@ class ResponsesBackend:
 
     def forget_assistant(self, name: str, ledger: SyncLedger) -> list[str]:
         """Delete the assistant's vector store and files (those the ledger records)."""
-        return file_sync.forget(self.name, name, ledger, self._delete_file,
+        return file_sync.forget(self.name, name, ledger, self.files.delete,
                                 lambda store: delete_store(self.client, store))
 
     # --- mapping ----------------------------------------------------------------------------------

@@ -31,13 +31,6 @@ class InvalidRequest(RequestError):
     """The body, a parameter or an id is malformed or out of bounds."""
 
 
-class Unauthorized(RequestError):
-    """Missing or wrong credentials."""
-
-    status = 401
-    title = "Unauthorized"
-
-
 class NotFound(RequestError):
     """The conversation, turn or file does not exist (or is not this caller's to see)."""
 
@@ -52,11 +45,12 @@ class Conflict(RequestError):
     title = "Conflict"
 
 
-class PayloadTooLarge(RequestError):
-    """The body is larger than the service accepts."""
+class ServiceUnavailable(RequestError):
+    """Not now: the request is fine and can be sent again after `Retry-After`."""
 
-    status = 413
-    title = "Content Too Large"
+    status = 503
+    title = "Service Unavailable"
+    retry_after = 5
 
 
 class BackendError(Exception):

@@ -209,6 +209,8 @@ class SubmitToolOutputs(Record):
     ref: RunRef
     assistant: PreparedAssistant
     outputs: list[ToolOutput]
+    # The turn's per-run instructions, rendered (Responses sends them with every response).
+    instructions: str = ""
 
 
 class TurnOutput(Record):
@@ -217,6 +219,24 @@ class TurnOutput(Record):
     messages: list[Message] = Field(default_factory=list)
     files: list[FileRef] = Field(default_factory=list)
     usage: dict[str, Any] | None = None
+
+
+class Refusal(Record):
+    """A model activity's answer when the service refused for good (a 4xx): the turn fails with it."""
+
+    refused: ErrorInfo
+
+    @classmethod
+    def parse(cls, data: Any) -> Refusal | None:
+        """The Refusal in an activity result, if that is what it is."""
+        if isinstance(data, dict) and set(data) == {"refused"}:
+            return cls.from_json(data)
+        return None
+
+    @property
+    def error(self) -> ErrorInfo:
+        """What the service said."""
+        return self.refused
 
 
 class RetryLater(Record):
@@ -284,12 +304,12 @@ class ToolTask(Record):
 
 
 class CompleteTurn(Record):
-    """Input of the activity that collects the final messages and stores the turn."""
+    """Input of the activity that stores the finished turn."""
 
     conversation_id: str
     turn: int
     status: TurnStatus
-    refs: list[RunRef] = Field(default_factory=list)
+    output: TurnOutput = Field(default_factory=TurnOutput)
     tool_calls: list[ToolOutcome] = Field(default_factory=list)
     error: ErrorInfo | None = None
     backend: Backend

@@ -33,7 +33,9 @@ def conversation(context: df.DurableOrchestrationContext) -> Flow:
         context.continue_as_new(state.to_json())
         return None
     request = TurnRequest.from_json(loaded)
-    if request.status not in FINAL_TURN_STATUSES:
+    claimed = request.status not in FINAL_TURN_STATUSES and (yield context.call_activity_with_retry(
+        names.CLAIM_TURN, ACTIVITY_RETRY, {"conversation_id": state.conversation_id, "turn": turn}))
+    if claimed:  # not cancelled before it started
         runner = TurnRunner(context, state, request)
         done: CompleteTurn = yield from runner.run()
         yield context.call_activity_with_retry(names.COMPLETE_TURN, ACTIVITY_RETRY, done.to_json())

@@ -15,6 +15,7 @@ from core.records import (
     ConversationState,
     ErrorInfo,
     PreparedAssistant,
+    Refusal,
     RetryLater,
     RunRef,
     RunState,
@@ -24,12 +25,13 @@ from core.records import (
     ToolOutcome,
     ToolOutput,
     ToolTask,
+    TurnOutput,
     TurnRequest,
     TurnStatus,
 )
 from orchestrations.polling import next_poll_delay, run_retry_delay
 
-# Activities fail only on transient trouble (they return model refusals as data): retry those.
+# Activities raise only on transient trouble or a bug (model refusals come back as data): retry those.
 ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2_000, max_number_of_attempts=5)
 # A run that failed with one of these is worth a new run.
 RETRYABLE_RUN_ERRORS = frozenset({"rate_limit_exceeded", "server_error"})
@@ -78,9 +80,9 @@ class TurnRunner:
         self.backend_conversation = state.backend_conversation
         self.refs: list[RunRef] = []
         self.tool_calls: list[ToolOutcome] = []
-        self.progress: dict[str, Any] = {}
         self.deadline: datetime = context.current_utc_datetime
         self.cancel_event: Task = None
+        self.instructions = ""
 
     # --- the turn ---------------------------------------------------------------------------
 
@@ -89,12 +91,13 @@ class TurnRunner:
         ctx = self.ctx
         self.deadline = ctx.current_utc_datetime + timedelta(seconds=self.config.turn_timeout_seconds)
         # One waiter for the whole turn, raced against every timer and tool round.
-        self.cancel_event = ctx.wait_for_external_event(names.CANCEL_EVENT)
+        self.cancel_event = ctx.wait_for_external_event(names.cancel_event(self.request.turn))
         try:
             self.report("preparing")
-            yield self.activity(names.MARK_TURN, {"conversation_id": self.request.conversation_id,
-                                                  "turn": self.request.turn, "status": "running"})
             prepared = yield from self.prepare()
+            # Rendered once: every response of the turn (Responses sends instructions each time) says the same.
+            when = ctx.current_utc_datetime.strftime("%Y-%m-%d %H:%M UTC")
+            self.instructions = prepared.run_instructions.replace("{now}", when)
             if self.backend_conversation is None:
                 self.backend_conversation = yield from self.model(
                     names.OPEN_CONVERSATION, {"conversation_id": self.state.conversation_id,
@@ -106,8 +109,17 @@ class TurnRunner:
         except Exception as exc:  # an activity out of retries: the turn fails with what it said
             status, error = "failed", error_from(exc)
         self.report("completing", turn_status=status)
+        output = TurnOutput()
+        if self.refs:
+            try:
+                output = TurnOutput.from_json((yield from self.model(
+                    names.COLLECT_TURN, {"backend": self.state.backend, "refs": [r.to_json() for r in self.refs]},
+                    cancellable=False)))
+            except Exception as exc:  # the service would not give the messages back in time
+                if status == "completed":
+                    status, error = "failed", exc.error if isinstance(exc, TurnStopped) else error_from(exc)
         return CompleteTurn(conversation_id=self.request.conversation_id, turn=self.request.turn, status=status,
-                            refs=self.refs, tool_calls=self.tool_calls, error=error, backend=self.state.backend)
+                            output=output, tool_calls=self.tool_calls, error=error, backend=self.state.backend)
 
     def prepare(self) -> Flow:
         """Sync the assistant; while the service still indexes its knowledge, wait (briefly) and look again."""
@@ -143,14 +155,13 @@ class TurnRunner:
     def start_request(self, prepared: PreparedAssistant, attempt: int) -> dict[str, Any]:
         """StartTurn for this attempt; the key makes a retried activity adopt the run it created."""
         assert self.backend_conversation is not None
-        when = self.ctx.current_utc_datetime.strftime("%Y-%m-%d %H:%M UTC")
         return StartTurn(
             key=f"{self.ctx.instance_id}:{self.request.turn}:{attempt}",
             conversation=self.backend_conversation,
             assistant=prepared,
             message=self.request.message,
             attachments=self.request.attachments,
-            instructions=prepared.run_instructions.replace("{now}", when),
+            instructions=self.instructions,
             metadata={"conversation_id": self.request.conversation_id, "turn": str(self.request.turn)},
             first_attempt=attempt == 1,
         ).to_json()
@@ -162,12 +173,20 @@ class TurnRunner:
         while state.status not in TERMINAL_RUN_STATUSES:
             if state.status == "requires_action":
                 rounds += 1
+                yield from self.mark("requires_action")
                 outputs = yield from self.run_tools(state, prepared)
                 self.report("submitting", round=rounds)
                 key = f"{self.ctx.instance_id}:{self.request.turn}:{state.ref.run_id}:{rounds}"
-                submit = SubmitToolOutputs(key=key, ref=state.ref, assistant=prepared, outputs=outputs)
-                state = RunState.from_json(
-                    (yield from self.model(names.SUBMIT_TOOL_OUTPUTS, submit.to_json(), state.ref)))
+                submit = SubmitToolOutputs(key=key, ref=state.ref, assistant=prepared, outputs=outputs,
+                                           instructions=self.instructions)
+                try:
+                    state = RunState.from_json(
+                        (yield from self.model(names.SUBMIT_TOOL_OUTPUTS, submit.to_json(), state.ref)))
+                except TurnStopped:
+                    # Calls left unanswered would make the service refuse every later turn: close them.
+                    yield from self.cancel_run(state.ref)
+                    raise
+                yield from self.mark("running")
                 if state.ref not in self.refs:
                     self.refs.append(state.ref)
                 phase_started = self.ctx.current_utc_datetime
@@ -246,18 +265,19 @@ class TurnRunner:
         if not cancellable:
             yield ctx.create_timer(fire_at)
             return
-        if fire_at >= self.deadline:
-            if ref is not None:
-                yield from self.cancel_run(ref)
-            raise TurnStopped("expired", ErrorInfo(
-                code="turn_timeout", message=f"the turn ran longer than {self.config.turn_timeout_seconds:g} s"))
-        timer = ctx.create_timer(fire_at)
+        overdue = fire_at >= self.deadline
+        timer = ctx.create_timer(min(fire_at, self.deadline))
         winner = yield ctx.task_any([timer, self.cancel_event])
         if winner is self.cancel_event:
             timer.cancel()
             if ref is not None:
                 yield from self.cancel_run(ref)
             raise TurnStopped("cancelled", None)
+        if overdue:  # the turn's time is up: the run is cancelled and the turn ends expired
+            if ref is not None:
+                yield from self.cancel_run(ref)
+            raise TurnStopped("expired", ErrorInfo(
+                code="turn_timeout", message=f"the turn ran longer than {self.config.turn_timeout_seconds:g} s"))
 
     def cancel_run(self, ref: RunRef) -> Flow:
         """Cancel the run at the service and wait (briefly) until it says `cancelled`."""
@@ -270,8 +290,8 @@ class TurnRunner:
                 yield self.ctx.create_timer(
                     self.ctx.current_utc_datetime + timedelta(seconds=self.config.poll_min_seconds))
                 state = RunState.from_json((yield from self.model(names.POLL_RUN, ref.to_json(), cancellable=False)))
-        except TurnStopped:
-            pass  # the service would not answer in time: the turn ends as decided all the same
+        except Exception:  # noqa: S110 - the service would not answer: the turn ends as decided all the same
+            pass
 
     def activity(self, name: str, payload: Any) -> Task:
         """Call an activity with the transient-failure retry policy."""
@@ -283,6 +303,9 @@ class TurnRunner:
         while True:
             attempt += 1
             result = yield self.activity(name, payload)
+            refused = Refusal.parse(result)
+            if refused is not None:
+                raise TurnStopped("failed", refused.error)
             retry = RetryLater.parse(result)
             if retry is None:
                 return result
@@ -295,13 +318,18 @@ class TurnRunner:
             self.report("waiting_for_service", error=retry.error.code, retry_in_seconds=delay, attempt=attempt)
             yield from self.wait(delay, ref, cancellable=cancellable)
 
+    def mark(self, status: TurnStatus) -> Flow:
+        """Show the turn's status to callers (GET turn): running, or requires_action during a tool round."""
+        yield self.activity(names.MARK_TURN, {"conversation_id": self.request.conversation_id,
+                                              "turn": self.request.turn, "status": status})
+
     def report(self, phase: str, **details: Any) -> None:
         """Custom status: where the turn is (no message text, no secrets, well under 16 KB)."""
-        self.progress = {"conversation_id": self.request.conversation_id, "turn": self.request.turn,
-                         "phase": phase, **details}
+        progress = {"conversation_id": self.request.conversation_id, "turn": self.request.turn,
+                    "phase": phase, **details}
         if "tools_in_flight" in details:
-            self.progress["tools_in_flight"] = details["tools_in_flight"][:CUSTOM_STATUS_TOOLS]
-        self.ctx.set_custom_status(self.progress)
+            progress["tools_in_flight"] = details["tools_in_flight"][:CUSTOM_STATUS_TOOLS]
+        self.ctx.set_custom_status(progress)
 
     @staticmethod
     def outcome(final: RunState) -> tuple[TurnStatus, ErrorInfo | None]:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.errors import Conflict
-from core.records import FileRef, Record, Turn
+from core.records import FINAL_TURN_STATUSES, FileRef, Record, Turn
 from store.connection import table_service
 from store.records import ConversationRecord, TurnRecord
 
@@ -113,6 +113,7 @@ class ConversationStore:
     def add_message(self, record: TurnRecord, dedupe_key: str | None = None) -> tuple[int, bool]:
         """Append a message as the next turn; (turn, created). A known dedupe key returns its turn."""
         from azure.core.exceptions import ResourceExistsError
+        from azure.data.tables import TableTransactionError
 
         conv = record.conversation_id
         key_row = dedupe_row(dedupe_key) if dedupe_key else None
@@ -123,20 +124,23 @@ class ConversationStore:
         conversation = self.get_conversation(conv)
         turn = (conversation.turns if conversation else 0) + 1
         while True:
-            # Insert-if-absent is atomic: two writers racing for a number get distinct, contiguous ones.
+            # Insert-if-absent is atomic: two writers racing for a number get distinct, contiguous ones. The
+            # turn and its dedupe key are written in one transaction (same partition): both or neither.
+            row = _entity(conv, turn_row(turn), record.model_copy(update={"turn": turn}))
+            operations: list[Any] = [("create", row)]
+            if key_row:
+                operations.append(("create", {"PartitionKey": conv, "RowKey": key_row, "turn": turn}))
             try:
-                self.table.create_entity(_entity(conv, turn_row(turn), record.model_copy(update={"turn": turn})))
+                self.table.submit_transaction(operations)
                 break
-            except ResourceExistsError:
+            except (ResourceExistsError, TableTransactionError) as exc:
+                if getattr(exc, "status_code", 409) != 409:
+                    raise  # not a taken row (e.g. too large): no point trying the next number
+                if dedupe_key:
+                    known = self.turn_for_key(conv, dedupe_key)
+                    if known is not None:  # a duplicate won the race: answer with its turn
+                        return known, False
                 turn += 1
-        if key_row:
-            try:
-                self.table.create_entity({"PartitionKey": conv, "RowKey": key_row, "turn": turn})
-            except ResourceExistsError:
-                # A duplicate raced us between the check and here: keep the first, drop ours.
-                first = int(self._get(conv, key_row)["turn"])
-                self._merge(conv, turn_row(turn), {"status": "cancelled", "duplicate_of": first})
-                return first, False
         self._raise_turn_count(conv, turn)
         return turn, True
 
@@ -192,9 +196,37 @@ class ConversationStore:
             return False
         return True
 
+    def claim_turn(self, conversation_id: str, turn: int) -> bool:
+        """Move a queued turn to running, atomically; True if this turn is (now, or already) ours to run.
+
+        False when it was cancelled (or otherwise finished) before it started: a cancel of a queued turn and
+        this claim cannot both succeed.
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError
+        from azure.data.tables import UpdateMode
+
+        for _ in range(10):
+            entity = self._get(conversation_id, turn_row(turn))
+            if entity is None or entity.get("status") in FINAL_TURN_STATUSES:
+                return False
+            if entity.get("status") != "queued":
+                return True  # a retry of the claim that already moved it
+            fields = {"PartitionKey": conversation_id, "RowKey": turn_row(turn), "status": "running",
+                      "updated_at": _now().isoformat()}
+            try:
+                self.table.update_entity(fields, mode=UpdateMode.MERGE, etag=entity.metadata["etag"],
+                                         match_condition=MatchConditions.IfNotModified)
+                return True
+            except ResourceModifiedError:
+                continue
+        raise RuntimeError(f"turn {turn} of {conversation_id} kept changing while it was claimed")
+
     def set_turn_status(self, conversation_id: str, turn: int, status: str) -> None:
-        """Move a turn to `status` (e.g. running) without touching its result."""
-        self._merge(conversation_id, turn_row(turn), {"status": status, "updated_at": _now().isoformat()})
+        """Show a running turn's status (running / requires_action); a finished turn is left as it is."""
+        entity = self._get(conversation_id, turn_row(turn))
+        if entity is not None and entity.get("status") not in FINAL_TURN_STATUSES:
+            self._merge(conversation_id, turn_row(turn), {"status": status, "updated_at": _now().isoformat()})
 
     def mark_replied(self, conversation_id: str, turn: int) -> None:
         """Note that the turn's queue reply was sent."""
@@ -336,7 +368,7 @@ def _join(entity: Mapping[str, Any]) -> dict[str, Any]:
 
 def _record(entity: Mapping[str, Any]) -> dict[str, Any]:
     data = _join(entity)
-    for k in ("PartitionKey", "RowKey", "duplicate_of"):
+    for k in ("PartitionKey", "RowKey"):
         data.pop(k, None)
     data = {k: v for k, v in data.items() if v is not None}
     for k in JSON_FIELDS & data.keys():

@@ -41,10 +41,11 @@ def _idempotency_key(req: func.HttpRequest) -> str | None:
 
 
 def _location(req: func.HttpRequest, conversation_id: str, turn: int) -> str:
-    """The turn's URL. A caller that sent its function key gets it back in the URL, as Durable's status URLs
-    do, because Logic Apps re-sends only the action's `authentication` when it polls `Location`."""
+    """The turn's URL. A caller that put its function key in the URL (`?code=`) gets it back there, as Durable's
+    status URLs do, because Logic Apps re-sends only the action's `authentication` when it polls `Location`.
+    A key sent as a header stays in headers: copying it into a URL would spread it to logs and run history."""
     url = routes.turn_url(conversation_id, turn)
-    key = req.params.get("code") or req.headers.get("x-functions-key")
+    key = req.params.get("code")
     return f"{url}?{urlencode({'code': key})}" if key else url
 
 
@@ -127,10 +128,11 @@ async def get_file(req: func.HttpRequest, client: df.DurableOrchestrationClient)
 async def cancel_conversation(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Cancel the running turn (its run is cancelled at the service); 409 when the conversation is idle."""
     conversation_id = _conversation_id(req)
-    turn = await ConversationService(client).cancel(conversation_id)
-    headers = {"Location": _location(req, conversation_id, turn), "Retry-After": str(limits.RETRY_AFTER_SECONDS)}
-    return json_response({"conversation_id": conversation_id, "turn": turn, "status": "cancelling"}, status=202,
-                         headers=headers)
+    service = ConversationService(client)
+    turn = await service.turn(conversation_id, await service.cancel(conversation_id))
+    # 202 with the turn as it is now (the run is being cancelled); its Location answers 200 once it is final.
+    headers = {"Location": _location(req, conversation_id, turn.turn), "Retry-After": str(limits.RETRY_AFTER_SECONDS)}
+    return json_response(turn, status=202, headers=headers)
 
 
 @bp.route(route="conversations/{conversation_id}", methods=["DELETE"])

@@ -12,7 +12,7 @@ import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
 from core import limits
-from core.errors import BackendError, InvalidRequest, RequestError
+from core.errors import BackendError, InvalidRequest, RequestError, ServiceUnavailable
 
 log = logging.getLogger("durable_assistants")
 M = TypeVar("M", bound=BaseModel)
@@ -27,8 +27,10 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def problem_response(error: RequestError, instance: str | None = None) -> func.HttpResponse:
     """RFC 9457 problem+json for a request error."""
-    return func.HttpResponse(json.dumps(error.problem(instance)), status_code=error.status,
-                             headers={"Content-Type": "application/problem+json"})
+    headers = {"Content-Type": "application/problem+json"}
+    if isinstance(error, ServiceUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    return func.HttpResponse(json.dumps(error.problem(instance)), status_code=error.status, headers=headers)
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -45,7 +47,7 @@ def parse_body(req: func.HttpRequest, model: type[M]) -> M:
         raise InvalidRequest(f"the body is {len(raw)} bytes; the limit is {limits.MAX_BODY_BYTES}", field="body")
     try:
         data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest(f"the body is not valid JSON: {exc}", field="body") from None
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object", field="body")

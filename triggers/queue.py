@@ -40,7 +40,7 @@ def parse_request(text: str) -> QueueRequest:
     """The queued request, checked as strictly as the HTTP API checks its bodies."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise InvalidRequest(f"the message is not valid JSON: {exc}", field="body") from None
     if not isinstance(data, dict):
         raise InvalidRequest("the message must be a JSON object", field="body")

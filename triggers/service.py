@@ -16,7 +16,7 @@ from assistants.catalog import load_assistant
 from backends.content import content_type
 from backends.factory import get_backend
 from core import names
-from core.errors import BackendError, Conflict, InvalidRequest, NotFound, RequestError
+from core.errors import BackendError, Conflict, InvalidRequest, NotFound, RequestError, ServiceUnavailable
 from core.records import (
     FINAL_TURN_STATUSES,
     Attachment,
@@ -102,7 +102,7 @@ class ConversationService:
         if existing is not None:
             known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key) if dedupe_key else None
             if known is not None:
-                await self._wake(existing, hint=False)
+                await self._wake(existing, turn=int(known))  # the first try may have stopped before waking it
                 return conversation_id, known
             if not (dedupe_key and conversation_id == keyed_conversation_id(dedupe_key)):
                 raise Conflict(f"conversation {conversation_id} already exists", field="conversation_id")
@@ -143,7 +143,7 @@ class ConversationService:
         if dedupe_key:
             known = await self._io(self.store.turn_for_key, conversation_id, dedupe_key)
             if known is not None:
-                await self._wake(record, hint=False)
+                await self._wake(record, turn=int(known))  # the first try may have stopped before waking it
                 return int(known)
         uploaded = await self._upload(record.backend, attachments)
         await self._io(self.store.add_files, conversation_id, [ref for _, ref in uploaded])
@@ -219,12 +219,13 @@ class ConversationService:
             await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
 
     async def _busy_before(self, conversation_id: str, turn: int | None) -> bool:
-        """Whether an earlier turn is unfinished: the orchestration will read `turn` from the store when it is
-        done, so the wake-up event (which costs history) is not needed."""
+        """Whether the orchestration is running the turn before: it reads `turn` from the store when that one is
+        done, so the wake-up event (which costs history) is not needed. A previous turn that is only queued
+        may be waiting for an event a failed request never sent, so it does not count."""
         if turn is None or turn <= 1:
             return False
         previous = await self._io(self.store.get_turn, conversation_id, turn - 1)
-        return previous is not None and previous.status not in FINAL_TURN_STATUSES
+        return previous is not None and previous.status in ("running", "requires_action")
 
     async def _run(self, record: ConversationRecord, cursor: int) -> None:
         state = ConversationState(conversation_id=record.conversation_id, assistant=record.assistant,
@@ -250,7 +251,7 @@ class ConversationService:
             # An orchestration that stopped (terminated, failed) is started again first: it takes the turn up
             # where it was, run included, and the event reaches it.
             await self._wake(record, hint=False)
-            await self.client.raise_event(conversation_id, names.CANCEL_EVENT, {"turn": current.turn})
+            await self.client.raise_event(conversation_id, names.cancel_event(current.turn), {})
         return current.turn
 
     async def delete(self, conversation_id: str) -> None:
@@ -276,6 +277,8 @@ class ConversationService:
             if status is None or status.runtime_status not in RUNNING:
                 return
             await asyncio.sleep(WAIT_POLL_SECONDS)
+        # Deleting under a live orchestration would have its activities write rows back: delete nothing yet.
+        raise ServiceUnavailable(f"conversation {conversation_id} is still stopping; try the DELETE again shortly")
 
     # --- reading ----------------------------------------------------------------------------------
 

@@ -32,9 +32,9 @@ def reply_queue() -> str:
 
 
 def wait_for_conversation(case: FaultCase, conversation_id: str, timeout: float = 30.0) -> None:
-    """Poll GET /api/conversations/{id} until the queue trigger has created it."""
+    """Poll until the queue trigger has created the conversation and stored its first turn."""
     deadline = time.monotonic() + timeout
-    while case.http.get(f"/api/conversations/{conversation_id}").status_code != 200:
+    while case.http.get(f"/api/conversations/{conversation_id}/turns/1").status_code == 404:
         assert time.monotonic() < deadline, f"conversation {conversation_id} never appeared"
         time.sleep(0.05)
 

@@ -127,12 +127,13 @@ def test_logic_apps_async_pattern_with_a_function_key(keyed: DevHost, stack: Sta
     assert not [line for line in served if FUNCTION_KEY in line]
 
 
-def test_location_echoes_a_key_sent_as_a_header(keyed: DevHost) -> None:
-    """A caller that sent x-functions-key gets it back as ?code= in Location; one that sent none gets none."""
+def test_a_key_sent_as_a_header_is_not_copied_into_location(keyed: DevHost) -> None:
+    """x-functions-key stays a header: Location carries no key (a URL would spread it to logs and run history)."""
     with httpx2.Client(base_url=keyed.url, headers={"x-functions-key": FUNCTION_KEY}) as http:
         resp = http.post("/api/conversations", json={"message": "What is 2 + 2?", "assistant": "math-tutor"})
         assert resp.status_code == 202, resp.text
-        assert parse_qs(urlsplit(resp.headers["Location"]).query) == {"code": [FUNCTION_KEY]}
+        assert FUNCTION_KEY not in resp.headers["Location"]
+        assert http.get(resp.headers["Location"]).status_code in (200, 202)  # the header still works
         keyed.wait_idle()
 
 
@@ -272,7 +273,8 @@ def test_cancel_mid_run_then_the_queued_message_runs(stack: Stack, backend: str)
     assert stack.post(cid, "What is 4 + 4?").json()["turn"] == 2
     cancel = stack.http.post(f"/api/conversations/{cid}/cancel")
     assert cancel.status_code == 202, cancel.text
-    assert cancel.json() == {"conversation_id": cid, "turn": 1, "status": "cancelling"}
+    assert (cancel.json()["conversation_id"], cancel.json()["turn"]) == (cid, 1)
+    assert cancel.json()["status"] in ("running", "requires_action")  # the turn as it is while being cancelled
     assert cancel.headers["Location"] == f"/api/conversations/{cid}/turns/1"
     assert stack.turn(cid, 1)["status"] == "cancelled"
     second = stack.turn(cid, 2)
