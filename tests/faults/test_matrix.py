@@ -84,8 +84,10 @@ FAULTS = (
     Fault("drop-tool-endpoint", emulator(path_regex=TOOL_ENDPOINTS, status=0, times=2), TOOLS),
     # Workers die after the side effect (devhost re-runs the activity), or fail before it.
     *(Fault(f"crash-after-{a}", crash(a)) for a in (
-        names.LOAD_TURN, names.MARK_TURN, names.PREPARE_ASSISTANT, names.OPEN_CONVERSATION, names.START_RUN,
-        names.POLL_RUN, names.COMPLETE_TURN)),
+        names.LOAD_TURN, names.CLAIM_TURN, names.PREPARE_ASSISTANT, names.OPEN_CONVERSATION, names.START_RUN,
+        names.POLL_RUN, names.COLLECT_TURN, names.COMPLETE_TURN)),
+    # Marking a turn requires_action/running happens around tool rounds.
+    Fault(f"crash-after-{names.MARK_TURN}", crash(names.MARK_TURN), TOOLS),
     Fault(f"crash-after-{names.SUBMIT_TOOL_OUTPUTS}", crash(names.SUBMIT_TOOL_OUTPUTS), TOOLS),
     Fault(f"crash-after-{EMAIL_TOOL}", crash(EMAIL_TOOL), ("email",)),
     Fault(f"crash-after-{PRICE_TOOL}", crash(PRICE_TOOL, times=3), ("value",)),
