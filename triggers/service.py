@@ -199,7 +199,7 @@ class ConversationService:
         # The event is only a hint (the orchestration reads the store); `hint=False` just ensures it runs.
         status = await self.client.get_status(record.conversation_id)
         if status is not None and status.runtime_status in RUNNING:
-            if hint and not await self._busy_before(record.conversation_id, turn):
+            if hint and not await self._busy_before(record.conversation_id, turn, status.custom_status):
                 await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
             return
         # Not running (never started, or it failed): start again from the first unfinished turn.
@@ -218,14 +218,18 @@ class ConversationService:
                 raise
             await self.client.raise_event(record.conversation_id, names.MESSAGE_EVENT, {})
 
-    async def _busy_before(self, conversation_id: str, turn: int | None) -> bool:
-        """Whether the orchestration is running the turn before: it reads `turn` from the store when that one is
-        done, so the wake-up event (which costs history) is not needed. A previous turn that is only queued
-        may be waiting for an event a failed request never sent, so it does not count."""
+    async def _busy_before(self, conversation_id: str, turn: int | None, custom_status: Any) -> bool:
+        """Whether the orchestration will read `turn` from the store by itself, so the wake-up event (an
+        episode and history) is not needed: it is running the turn before, or that one is queued and the
+        orchestration is not idle. An idle one with a queued turn before ours may have missed that turn's
+        event (its request failed midway): our event wakes it for both."""
         if turn is None or turn <= 1:
             return False
         previous = await self._io(self.store.get_turn, conversation_id, turn - 1)
-        return previous is not None and previous.status in ("running", "requires_action")
+        if previous is None or previous.status in FINAL_TURN_STATUSES:
+            return False
+        idle = isinstance(custom_status, dict) and custom_status.get("phase") == "idle"
+        return previous.status != "queued" or not idle
 
     async def _run(self, record: ConversationRecord, cursor: int) -> None:
         state = ConversationState(conversation_id=record.conversation_id, assistant=record.assistant,

@@ -59,3 +59,19 @@ def test_no_secret_reaches_logs_status_inputs_outputs_or_history(stack: Stack, b
     for where, text in seen.items():
         for secret in SECRETS:
             assert secret not in text, f"{secret[:8]}... leaked into {where}"
+
+
+def test_a_message_whose_wake_up_was_lost_is_answered_with_the_next(stack: Stack) -> None:
+    """A message stored by a request that died before waking the orchestration is run when the next one arrives."""
+    from datetime import UTC, datetime
+
+    from store.records import TurnRecord
+    from store.tables import open_store
+
+    cid = stack.converse("What is 1 + 1?", assistant="math-tutor")["conversation_id"]
+    orphan, _ = open_store().add_message(TurnRecord(conversation_id=cid, message="What is 2 + 2?",
+                                                    created_at=datetime.now(UTC).isoformat()))
+    assert orphan == 2
+    assert stack.post(cid, "What is 3 + 3?").json()["turn"] == 3
+    assert stack.turn(cid, 3)["status"] == "completed"
+    assert "2 + 2" in stack.turn(cid, 2)["messages"][0]["content"][0]["text"]
